@@ -110,6 +110,7 @@ func (*Logical) expr()   {}
 func (*Not) expr()       {}
 func (*ValuePath) expr() {}
 
+// String renders the comparison in canonical form.
 func (c *Compare) String() string {
 	if c.Op == OpPr {
 		return c.Path.String() + " pr"
@@ -117,6 +118,7 @@ func (c *Compare) String() string {
 	return c.Path.String() + " " + string(c.Op) + " " + FormatValue(c.Value)
 }
 
+// String renders the expression in canonical form, in parentheses.
 func (l *Logical) String() string {
 	op := " or "
 	if l.And {
@@ -125,13 +127,17 @@ func (l *Logical) String() string {
 	return "(" + l.Left.String() + op + l.Right.String() + ")"
 }
 
+// String renders the negation in canonical form.
 func (n *Not) String() string { return "not (" + n.X.String() + ")" }
 
+// String renders the value path in canonical form.
 func (v *ValuePath) String() string {
 	return v.Path.String() + "[" + v.Filter.String() + "]"
 }
 
-// FormatValue renders a comparison value as a filter literal.
+// FormatValue renders a comparison value as a filter literal: strings are
+// JSON-quoted, and a float64 always carries a fraction or an exponent so that
+// it reads back as a float64.
 func FormatValue(v any) string {
 	switch v := v.(type) {
 	case nil:
@@ -139,11 +145,11 @@ func FormatValue(v any) string {
 	case bool:
 		return strconv.FormatBool(v)
 	case string:
-		return strconv.Quote(v)
+		return quote(v)
 	case int64:
 		return strconv.FormatInt(v, 10)
 	case float64:
-		return strconv.FormatFloat(v, 'g', -1, 64)
+		return formatFloat(v)
 	default:
 		return "?"
 	}
