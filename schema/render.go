@@ -1,0 +1,509 @@
+package schema
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/scimd/scimd"
+)
+
+// Render returns the JSON representation of r as a response body element,
+// in this order: schemas, id, externalId, core attributes in schema order,
+// extension objects (those with a value), meta (resourceType, created,
+// lastModified, location, version). Group members and User groups come from
+// r.Members / r.Groups with "$ref" derived from baseURL; returned:never is
+// never included, returned:request only when named in p.Attributes,
+// returned:always always; then projection p applies. baseURL is the
+// absolute SCIM base URL without a trailing slash; meta.location is
+// baseURL + rt.Endpoint + "/" + id.
+//
+// Attribute keys of r.Attrs are expected in their declared case (as Decode,
+// CoerceValue and Validate leave them); values of unknown keys are not
+// output.
+func (rt *ResourceType) Render(r *scimd.Resource, baseURL string, p *Projection) ([]byte, error) {
+	if r == nil {
+		return nil, errors.New("schema: Render of a nil resource")
+	}
+	w := renderer{rt: rt, r: r, base: baseURL, pl: rt.plan(p), b: make([]byte, 0, 1024)}
+	if err := w.resource(); err != nil {
+		return nil, err
+	}
+	return w.b, nil
+}
+
+type renderer struct {
+	rt   *ResourceType
+	r    *scimd.Resource
+	base string
+	pl   *plan
+	b    []byte
+	err  error
+}
+
+var errBadNumber = errors.New("schema: cannot render a non-finite or malformed number")
+
+func (w *renderer) resource() error {
+	rt, r := w.rt, w.r
+	w.b = append(w.b, `{"schemas":[`...)
+	w.b = appendString(w.b, rt.Schema.ID)
+	for _, ext := range rt.Extensions {
+		if m, _ := r.Attrs[ext.Schema.ID].(map[string]any); len(m) > 0 {
+			w.b = append(w.b, ',')
+			w.b = appendString(w.b, ext.Schema.ID)
+		}
+	}
+	w.b = append(w.b, ']')
+	var meta *Attribute
+	for _, a := range CommonAttributes {
+		switch a.Name {
+		case "id":
+			if r.ID != "" {
+				if in, _ := w.pl.top(nil, a); in {
+					w.b = append(w.b, `,"id":`...)
+					w.b = appendString(w.b, r.ID)
+				}
+			}
+		case "meta":
+			meta = a
+		default:
+			w.attr(nil, a, r.Attrs[a.Name])
+		}
+	}
+	user := strings.EqualFold(rt.Schema.ID, URNUser)
+	group := isGroup(rt)
+	for _, a := range rt.Schema.Attributes {
+		switch {
+		case group && a.Name == "members":
+			w.refs(rt.Schema, a, len(r.Members), func(i int) (string, string, string, string) {
+				m := r.Members[i]
+				ref := ""
+				switch m.Type {
+				case scimd.TypeUser:
+					ref = w.base + "/Users/" + m.Value
+				case scimd.TypeGroup:
+					ref = w.base + "/Groups/" + m.Value
+				}
+				return m.Value, ref, m.Display, m.Type
+			})
+		case user && a.Name == "groups":
+			w.refs(rt.Schema, a, len(r.Groups), func(i int) (string, string, string, string) {
+				g := r.Groups[i]
+				return g.Value, w.base + "/Groups/" + g.Value, g.Display, "direct"
+			})
+		default:
+			w.attr(rt.Schema, a, r.Attrs[a.Name])
+		}
+	}
+	for _, ext := range rt.Extensions {
+		m, _ := r.Attrs[ext.Schema.ID].(map[string]any)
+		if len(m) == 0 {
+			continue
+		}
+		mark := len(w.b)
+		w.b = append(w.b, ',')
+		w.b = appendString(w.b, ext.Schema.ID)
+		w.b = append(w.b, `:{`...)
+		inner := len(w.b)
+		for _, a := range ext.Schema.Attributes {
+			w.attr(ext.Schema, a, m[a.Name])
+		}
+		if len(w.b) == inner {
+			w.b = w.b[:mark] // nothing selected: omit the extension
+			continue
+		}
+		// Drop the leading comma the first attribute wrote after '{'.
+		w.b = append(w.b[:inner], w.b[inner+1:]...)
+		w.b = append(w.b, '}')
+	}
+	if meta != nil {
+		w.meta(meta)
+	}
+	w.b = append(w.b, '}')
+	return w.err
+}
+
+// attr writes `,"name":value` for top-level attribute a if it has a value
+// and the projection selects it.
+func (w *renderer) attr(s *Schema, a *Attribute, v any) {
+	if isEmpty(v) {
+		return
+	}
+	in, e := w.pl.top(s, a)
+	if !in {
+		return
+	}
+	mark := len(w.b)
+	w.b = append(w.b, ',')
+	w.b = appendString(w.b, a.Name)
+	w.b = append(w.b, ':')
+	if !w.value(a, e, v) {
+		w.b = w.b[:mark]
+	}
+}
+
+// value writes v, a value of a; it reports false (having written
+// something to be discarded) when nothing was selected.
+func (w *renderer) value(a *Attribute, e *entry, v any) bool {
+	if list, ok := v.([]any); ok {
+		w.b = append(w.b, '[')
+		n := 0
+		for _, x := range list {
+			mark := len(w.b)
+			if n > 0 {
+				w.b = append(w.b, ',')
+			}
+			if w.one(a, e, x) {
+				n++
+			} else {
+				w.b = w.b[:mark]
+			}
+		}
+		w.b = append(w.b, ']')
+		return n > 0
+	}
+	return w.one(a, e, v)
+}
+
+// one writes one (non-list) value of a.
+func (w *renderer) one(a *Attribute, e *entry, v any) bool {
+	m, ok := v.(map[string]any)
+	if !ok || a.Type != Complex {
+		if isEmpty(v) {
+			return false
+		}
+		w.scalar(v)
+		return true
+	}
+	w.b = append(w.b, '{')
+	n := 0
+	for _, sub := range a.SubAttributes {
+		sv := m[sub.Name]
+		if isEmpty(sv) || !w.pl.sub(e, sub) {
+			continue
+		}
+		mark := len(w.b)
+		if n > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.b = appendString(w.b, sub.Name)
+		w.b = append(w.b, ':')
+		if w.value(sub, nil, sv) {
+			n++
+		} else {
+			w.b = w.b[:mark]
+		}
+	}
+	w.b = append(w.b, '}')
+	return n > 0
+}
+
+// refs writes a multi-valued reference attribute (Group.members,
+// User.groups) from n elements given by get as value, $ref, display, type.
+func (w *renderer) refs(s *Schema, a *Attribute, n int, get func(int) (value, ref, display, typ string)) {
+	if n == 0 {
+		return
+	}
+	in, e := w.pl.top(s, a)
+	if !in {
+		return
+	}
+	mark := len(w.b)
+	w.b = append(w.b, ',')
+	w.b = appendString(w.b, a.Name)
+	w.b = append(w.b, `:[`...)
+	written := 0
+	for i := 0; i < n; i++ {
+		value, ref, display, typ := get(i)
+		elem := len(w.b)
+		if written > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.b = append(w.b, '{')
+		k := 0
+		for _, sub := range a.SubAttributes {
+			var sv string
+			switch sub.Name {
+			case "value":
+				sv = value
+			case "$ref":
+				sv = ref
+			case "display":
+				sv = display
+			case "type":
+				sv = typ
+			}
+			if sv == "" || !w.pl.sub(e, sub) {
+				continue
+			}
+			if k > 0 {
+				w.b = append(w.b, ',')
+			}
+			w.b = appendString(w.b, sub.Name)
+			w.b = append(w.b, ':')
+			w.b = appendString(w.b, sv)
+			k++
+		}
+		if k == 0 {
+			w.b = w.b[:elem]
+			continue
+		}
+		w.b = append(w.b, '}')
+		written++
+	}
+	if written == 0 {
+		w.b = w.b[:mark]
+		return
+	}
+	w.b = append(w.b, ']')
+}
+
+// meta writes the meta attribute.
+func (w *renderer) meta(a *Attribute) {
+	in, e := w.pl.top(nil, a)
+	if !in {
+		return
+	}
+	r := w.r
+	mark := len(w.b)
+	w.b = append(w.b, `,"meta":{`...)
+	n := 0
+	for _, sub := range a.SubAttributes {
+		if !w.pl.sub(e, sub) {
+			continue
+		}
+		var t time.Time
+		var s string
+		switch sub.Name {
+		case "resourceType":
+			s = w.rt.Name
+		case "created":
+			t = r.Meta.Created
+		case "lastModified":
+			t = r.Meta.LastModified
+		case "location":
+			if r.ID != "" {
+				s = w.base + w.rt.Endpoint + "/" + r.ID
+			}
+		case "version":
+			if r.Meta.Version > 0 {
+				s = r.Meta.ETag()
+			}
+		}
+		if s == "" && t.IsZero() {
+			continue
+		}
+		if n > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.b = appendString(w.b, sub.Name)
+		w.b = append(w.b, ':')
+		if s != "" {
+			w.b = appendString(w.b, s)
+		} else {
+			w.b = appendTime(w.b, t)
+		}
+		n++
+	}
+	if n == 0 {
+		w.b = w.b[:mark]
+		return
+	}
+	w.b = append(w.b, '}')
+}
+
+// scalar writes a leaf value (or, defensively, any JSON-shaped value).
+func (w *renderer) scalar(v any) {
+	switch x := v.(type) {
+	case string:
+		w.b = appendString(w.b, x)
+	case bool:
+		w.b = strconv.AppendBool(w.b, x)
+	case int64:
+		w.b = strconv.AppendInt(w.b, x, 10)
+	case int:
+		w.b = strconv.AppendInt(w.b, int64(x), 10)
+	case float64:
+		w.b = w.appendFloat(w.b, x)
+	case json.Number:
+		if !validNumber(string(x)) {
+			w.fail(errBadNumber)
+			w.b = append(w.b, '0')
+			return
+		}
+		w.b = append(w.b, x...)
+	case time.Time:
+		w.b = appendTime(w.b, x)
+	case nil:
+		w.b = append(w.b, "null"...)
+	case []any:
+		w.b = append(w.b, '[')
+		for i, e := range x {
+			if i > 0 {
+				w.b = append(w.b, ',')
+			}
+			w.scalar(e)
+		}
+		w.b = append(w.b, ']')
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		w.b = append(w.b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				w.b = append(w.b, ',')
+			}
+			w.b = appendString(w.b, k)
+			w.b = append(w.b, ':')
+			w.scalar(x[k])
+		}
+		w.b = append(w.b, '}')
+	default:
+		if i, f, isInt, ok := number(v); ok {
+			if isInt {
+				w.b = strconv.AppendInt(w.b, i, 10)
+			} else {
+				w.b = w.appendFloat(w.b, f)
+			}
+			return
+		}
+		js, err := json.Marshal(v)
+		if err != nil {
+			w.fail(err)
+			js = []byte("null")
+		}
+		w.b = append(w.b, js...)
+	}
+}
+
+func (w *renderer) fail(err error) {
+	if w.err == nil {
+		w.err = err
+	}
+}
+
+// appendFloat writes f as encoding/json does.
+func (w *renderer) appendFloat(b []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		w.fail(errBadNumber)
+		return append(b, '0')
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// e-07 → e-7
+		n := len(b)
+		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+// validNumber reports whether s is a JSON number literal.
+func validNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		j := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i - j
+	}
+	start := i
+	if n := digits(); n == 0 || (n > 1 && s[start] == '0') {
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
+// appendTime writes t as an RFC 3339 UTC string, with fractional seconds
+// when they are not zero.
+func appendTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string without HTML escaping. Invalid
+// UTF-8 becomes U+FFFD; U+2028 and U+2029 are escaped so the output is
+// also valid JavaScript.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
