@@ -1,0 +1,219 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/scimd/scimd/schema"
+)
+
+// Config is scimd's configuration: defaults, then the YAML file named by
+// --config, then SCIMD_* environment variables, then flags.
+type Config struct {
+	Addr        string `yaml:"addr"`
+	Database    string `yaml:"database"`
+	BasePath    string `yaml:"basePath"`
+	ExternalURL string `yaml:"externalURL"`
+	// Passwords says what happens to the password attribute IdPs send:
+	// "hash" stores an argon2id hash (default), "discard" stores nothing.
+	Passwords  string            `yaml:"passwords"`
+	Limits     LimitsConfig      `yaml:"limits"`
+	Extensions []ExtensionConfig `yaml:"extensions"`
+	LogLevel   string            `yaml:"logLevel"`
+	LogFormat  string            `yaml:"logFormat"`
+}
+
+// LimitsConfig bounds what one request may ask of the server.
+type LimitsConfig struct {
+	MaxBodyBytes              int64 `yaml:"maxBodyBytes"`
+	MaxFilterLength           int   `yaml:"maxFilterLength"`
+	MaxFilterDepth            int   `yaml:"maxFilterDepth"`
+	MaxFilterTerms            int   `yaml:"maxFilterTerms"`
+	DefaultPageSize           int   `yaml:"defaultPageSize"`
+	MaxPageSize               int   `yaml:"maxPageSize"`
+	MaxGroupMembersInResponse int   `yaml:"maxGroupMembersInResponse"`
+}
+
+// ExtensionConfig declares a custom schema extension of a resource type.
+type ExtensionConfig struct {
+	ResourceType string `yaml:"resourceType"` // "User" or "Group"
+	Required     bool   `yaml:"required"`
+	// Schema is the extension schema in the shape of a /Schemas resource:
+	// id (a URN), name, description, attributes.
+	Schema map[string]any `yaml:"schema"`
+}
+
+// DefaultConfig returns the configuration used when nothing is set.
+func DefaultConfig() Config {
+	return Config{
+		Addr:      "127.0.0.1:8080",
+		Database:  "scimd.db",
+		BasePath:  "/scim/v2",
+		Passwords: "hash",
+		Limits: LimitsConfig{
+			MaxBodyBytes:              1 << 20,
+			MaxFilterLength:           4096,
+			MaxFilterDepth:            16,
+			MaxFilterTerms:            200,
+			DefaultPageSize:           100,
+			MaxPageSize:               1000,
+			MaxGroupMembersInResponse: 10000,
+		},
+		LogLevel:  "info",
+		LogFormat: "text",
+	}
+}
+
+// ReadConfigFile merges the YAML file at path into c. Unknown keys are an
+// error, so a typo does not silently fall back to a default.
+func (c *Config) ReadConfigFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open config: %w", err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("parse config %s: %w", path, err)
+	}
+	return nil
+}
+
+// ApplyEnv overrides c with SCIMD_* environment variables.
+func (c *Config) ApplyEnv(getenv func(string) string) error {
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	str("SCIMD_ADDR", &c.Addr)
+	str("SCIMD_DATABASE", &c.Database)
+	str("SCIMD_BASE_PATH", &c.BasePath)
+	str("SCIMD_EXTERNAL_URL", &c.ExternalURL)
+	str("SCIMD_PASSWORDS", &c.Passwords)
+	str("SCIMD_LOG_LEVEL", &c.LogLevel)
+	str("SCIMD_LOG_FORMAT", &c.LogFormat)
+	ints := []struct {
+		name string
+		dst  *int
+	}{
+		{"SCIMD_MAX_FILTER_LENGTH", &c.Limits.MaxFilterLength},
+		{"SCIMD_MAX_FILTER_DEPTH", &c.Limits.MaxFilterDepth},
+		{"SCIMD_MAX_FILTER_TERMS", &c.Limits.MaxFilterTerms},
+		{"SCIMD_DEFAULT_PAGE_SIZE", &c.Limits.DefaultPageSize},
+		{"SCIMD_MAX_PAGE_SIZE", &c.Limits.MaxPageSize},
+		{"SCIMD_MAX_GROUP_MEMBERS_IN_RESPONSE", &c.Limits.MaxGroupMembersInResponse},
+	}
+	for _, v := range ints {
+		if s := getenv(v.name); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not an integer", v.name, s)
+			}
+			*v.dst = n
+		}
+	}
+	if s := getenv("SCIMD_MAX_BODY_BYTES"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return fmt.Errorf("SCIMD_MAX_BODY_BYTES: %q is not an integer", s)
+		}
+		c.Limits.MaxBodyBytes = n
+	}
+	return nil
+}
+
+// Validate reports every problem with c at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.Addr == "" {
+		bad("addr: must not be empty")
+	}
+	if c.Database == "" {
+		bad("database: must not be empty")
+	}
+	if !strings.HasPrefix(c.BasePath, "/") {
+		bad("basePath %q: must start with /", c.BasePath)
+	}
+	if strings.Contains(c.BasePath, "_") {
+		bad("basePath %q: must not contain '_' (Okta rejects base URLs with underscores)", c.BasePath)
+	}
+	if strings.ContainsAny(c.BasePath, "?#{} ") {
+		bad("basePath %q: must be a plain path", c.BasePath)
+	}
+	if c.ExternalURL != "" && !strings.HasPrefix(c.ExternalURL, "http://") && !strings.HasPrefix(c.ExternalURL, "https://") {
+		bad("externalURL %q: must be an absolute http(s) URL", c.ExternalURL)
+	}
+	if strings.Contains(c.ExternalURL, "_") {
+		bad("externalURL %q: must not contain '_' (Okta rejects base URLs with underscores)", c.ExternalURL)
+	}
+	switch c.Passwords {
+	case "hash", "discard":
+	default:
+		bad("passwords %q: must be hash or discard", c.Passwords)
+	}
+	l := c.Limits
+	if l.MaxBodyBytes < 1024 {
+		bad("limits.maxBodyBytes %d: must be at least 1024", l.MaxBodyBytes)
+	}
+	if l.MaxFilterLength < 16 || l.MaxFilterDepth < 1 || l.MaxFilterTerms < 1 {
+		bad("limits: maxFilterLength must be >= 16, maxFilterDepth and maxFilterTerms >= 1")
+	}
+	if l.MaxPageSize < 1 || l.DefaultPageSize < 1 || l.DefaultPageSize > l.MaxPageSize {
+		bad("limits: need 1 <= defaultPageSize (%d) <= maxPageSize (%d)", l.DefaultPageSize, l.MaxPageSize)
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		bad("logLevel: %v", err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("logFormat %q: must be text or json", c.LogFormat)
+	}
+	for i, e := range c.Extensions {
+		if _, err := e.build(); err != nil {
+			bad("extensions[%d]: %v", i, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (e ExtensionConfig) build() (schema.Extension, error) {
+	if !strings.EqualFold(e.ResourceType, "User") && !strings.EqualFold(e.ResourceType, "Group") {
+		return schema.Extension{}, fmt.Errorf("resourceType %q: must be User or Group", e.ResourceType)
+	}
+	data, err := json.Marshal(e.Schema)
+	if err != nil {
+		return schema.Extension{}, fmt.Errorf("schema: %w", err)
+	}
+	s, err := schema.ParseSchema(data)
+	if err != nil {
+		return schema.Extension{}, err
+	}
+	return schema.Extension{Schema: s, Required: e.Required}, nil
+}
+
+// Registry builds the schema registry: the built-in schemas plus the
+// configured extensions.
+func (c *Config) Registry() (*schema.Registry, error) {
+	var users, groups []schema.Extension
+	for i, e := range c.Extensions {
+		ext, err := e.build()
+		if err != nil {
+			return nil, fmt.Errorf("extensions[%d]: %w", i, err)
+		}
+		if strings.EqualFold(e.ResourceType, "User") {
+			users = append(users, ext)
+		} else {
+			groups = append(groups, ext)
+		}
+	}
+	return schema.NewRegistryWith(users, groups), nil
+}

@@ -1,0 +1,825 @@
+package sqlbuild
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scimd/scimd"
+	"github.com/scimd/scimd/filter"
+	"github.com/scimd/scimd/schema"
+)
+
+// Frag is a compiled SQL fragment and its arguments, in placeholder order.
+type Frag struct {
+	SQL  string
+	Args []any
+}
+
+// MaxDepth bounds the nesting of compiled filters (the parser has its own
+// limit; this keeps the compiler safe with hand-built trees).
+const MaxDepth = 64
+
+// Builder compiles filters into fragments appended to one argument list, so
+// that numbered placeholders ($n) stay consistent across fragments.
+type Builder struct {
+	D Dialect
+	// Tenant is bound wherever a subquery must be restricted to the tenant
+	// (value index, memberships).
+	Tenant string
+	// Args collects the arguments of everything built so far. Callers may
+	// append their own with Bind.
+	Args []any
+
+	alias int // counter for JSON iteration aliases
+	depth int
+}
+
+// Bind appends v to the arguments and returns its placeholder.
+func (b *Builder) Bind(v any) string {
+	b.Args = append(b.Args, b.D.Arg(v))
+	return b.D.Placeholder(len(b.Args))
+}
+
+func invalid(format string, args ...any) error {
+	return scimd.BadRequest(scimd.ScimTypeInvalidFilter, format, args...)
+}
+
+// Where compiles e into a boolean SQL expression over "resources r" for
+// resources of type rt. A nil e gives "1 = 1".
+func (b *Builder) Where(rt *schema.ResourceType, e filter.Expr) (string, error) {
+	if e == nil {
+		return "1 = 1", nil
+	}
+	c := &compiler{b: b, rt: rt}
+	return c.expr(e, c.resourceField)
+}
+
+// WhereAny compiles e for a query across several resource types (a root
+// search): each type contributes "r.type = '<type>' AND <e for the type>".
+// On a type that lacks an attribute e names, comparisons of that attribute
+// behave as for an absent value (eq false, ne true, pr false). A filter
+// naming an attribute no type has fails with invalidFilter.
+func (b *Builder) WhereAny(types []*schema.ResourceType, e filter.Expr) (string, error) {
+	if e == nil {
+		return "1 = 1", nil
+	}
+	var parts []string
+	missing := map[string]int{} // path → number of types lacking it
+	var firstMissing error
+	for _, rt := range types {
+		c := &compiler{b: b, rt: rt, lenient: true}
+		s, err := c.expr(e, c.resourceField)
+		if err != nil {
+			return "", err
+		}
+		for p, err := range c.missing {
+			missing[p]++
+			if firstMissing == nil {
+				firstMissing = err
+			}
+		}
+		parts = append(parts, "(r.type = "+b.D.Quote(rt.Name)+" AND "+s+")")
+	}
+	for _, n := range missing {
+		if n == len(types) {
+			return "", firstMissing
+		}
+	}
+	if len(parts) == 0 {
+		return "1 = 0", nil
+	}
+	return "(" + strings.Join(parts, " OR ") + ")", nil
+}
+
+// absent is an attribute the resource type does not have (root searches).
+type absent struct{}
+
+func (absent) compile(_ *compiler, op filter.Op, v any) (string, error) {
+	if (op == filter.OpNe && v != nil) || (op == filter.OpEq && v == nil) {
+		return "1 = 1", nil
+	}
+	return "1 = 0", nil
+}
+
+// errUnknown marks errors for attributes a resource type does not have.
+var errUnknown = errors.New("unknown attribute")
+
+func unknownAttr(err error) bool { return errors.Is(err, errUnknown) }
+
+// MemberWhere compiles e, a filter over the sub-attributes of Group.members
+// ("value", "type", "display"), into a boolean SQL expression over
+// "memberships m" (as used by MemberRemoveWhere).
+func (b *Builder) MemberWhere(e filter.Expr) (string, error) {
+	c := &compiler{b: b}
+	return c.expr(e, c.memberField)
+}
+
+// field is how the compiler reaches the value(s) a filter path names.
+// compile writes the predicate "path op value" for it.
+type field interface {
+	compile(c *compiler, op filter.Op, v any) (string, error)
+}
+
+// fieldFunc resolves a filter path to a field in the current scope.
+type fieldFunc func(p filter.AttrPath) (field, error)
+
+type compiler struct {
+	b  *Builder
+	rt *schema.ResourceType
+
+	lenient bool             // unknown attributes are absent (WhereAny)
+	missing map[string]error // unknown attributes met when lenient
+}
+
+func (c *compiler) expr(e filter.Expr, scope fieldFunc) (string, error) {
+	c.b.depth++
+	defer func() { c.b.depth-- }()
+	if c.b.depth > MaxDepth {
+		return "", invalid("filter is nested too deeply")
+	}
+	switch e := e.(type) {
+	case *filter.Logical:
+		if e == nil || e.Left == nil || e.Right == nil {
+			return "", invalid("incomplete logical expression")
+		}
+		l, err := c.expr(e.Left, scope)
+		if err != nil {
+			return "", err
+		}
+		r, err := c.expr(e.Right, scope)
+		if err != nil {
+			return "", err
+		}
+		op := " OR "
+		if e.And {
+			op = " AND "
+		}
+		return "(" + l + op + r + ")", nil
+	case *filter.Not:
+		if e == nil || e.X == nil {
+			return "", invalid("incomplete not expression")
+		}
+		x, err := c.expr(e.X, scope)
+		if err != nil {
+			return "", err
+		}
+		return "((" + x + ") IS NOT TRUE)", nil
+	case *filter.Compare:
+		if e == nil {
+			return "", invalid("empty comparison")
+		}
+		f, err := scope(e.Path)
+		if err != nil {
+			return "", err
+		}
+		return f.compile(c, e.Op, e.Value)
+	case *filter.ValuePath:
+		if e == nil || e.Filter == nil {
+			return "", invalid("incomplete value path")
+		}
+		return c.valuePath(e, scope)
+	default:
+		return "", invalid("unsupported filter expression %T", e)
+	}
+}
+
+// resolve resolves p against the resource type, turning schema errors into
+// invalidFilter.
+func (c *compiler) resolve(p filter.AttrPath) (schema.Resolved, error) {
+	res, err := c.rt.Resolve(p)
+	if err != nil {
+		return res, &scimd.Error{Status: 400, ScimType: scimd.ScimTypeInvalidFilter,
+			Detail: fmt.Sprintf("unknown attribute %q in filter", p.String()), Err: fmt.Errorf("%w: %w", errUnknown, err)}
+	}
+	if res.Attr == nil {
+		return res, invalid("filter names the whole schema %q, not an attribute", p.String())
+	}
+	return res, nil
+}
+
+// core reports whether res is a core-schema attribute of rt named name
+// (with sub-attribute sub, "" for none).
+func (c *compiler) core(res schema.Resolved, typ, name string) bool {
+	return c.rt.Name == typ && res.Schema == c.rt.Schema && strings.EqualFold(res.Attr.Name, name)
+}
+
+// common reports whether res is the common attribute name.
+func common(res schema.Resolved, name string) bool {
+	return res.Schema == nil && strings.EqualFold(res.Attr.Name, name)
+}
+
+// scalar is one SQL value compared by the usual rules.
+type scalar struct {
+	expr      string
+	typ       schema.Type
+	caseExact bool
+	folded    bool // expr holds Fold(value) already
+	timeCol   bool // expr is a FormatTime text column (or a timestamp column)
+	name      string
+}
+
+// resourceField maps a top-level filter path to a field of the resources
+// table (see the package comment).
+func (c *compiler) resourceField(p filter.AttrPath) (field, error) {
+	res, err := c.resolve(p)
+	if err != nil {
+		if c.lenient && unknownAttr(err) {
+			if c.missing == nil {
+				c.missing = map[string]error{}
+			}
+			c.missing[strings.ToLower(p.String())] = err
+			return absent{}, nil
+		}
+		return nil, err
+	}
+	a, sub := res.Attr, res.Sub
+	name := p.String()
+	switch {
+	case common(res, "id") && sub == nil:
+		return scalar{expr: "r.id", typ: schema.String, caseExact: true, name: name}, nil
+	case common(res, "externalId") && sub == nil:
+		return scalar{expr: "r.external_id", typ: schema.String, caseExact: a.CaseExact, name: name}, nil
+	case common(res, "meta") && sub != nil && strings.EqualFold(sub.Name, "created"):
+		return scalar{expr: "r.created", typ: schema.DateTime, timeCol: true, name: name}, nil
+	case common(res, "meta") && sub != nil && strings.EqualFold(sub.Name, "lastModified"):
+		return scalar{expr: "r.last_modified", typ: schema.DateTime, timeCol: true, name: name}, nil
+	case common(res, "meta") && sub != nil && strings.EqualFold(sub.Name, "resourceType"):
+		return scalar{expr: "r.type", typ: schema.String, caseExact: false, name: name, folded: false}, nil
+	case common(res, "meta") && sub != nil && strings.EqualFold(sub.Name, "version"):
+		return nil, invalid("filtering on meta.version is not supported")
+	case c.core(res, scimd.TypeUser, "userName") && !a.CaseExact:
+		return scalar{expr: "r.name_lc", typ: schema.String, folded: true, name: name}, nil
+	case c.core(res, scimd.TypeGroup, "displayName") && !a.CaseExact:
+		return scalar{expr: "r.name_lc", typ: schema.String, folded: true, name: name}, nil
+	case c.core(res, scimd.TypeUser, "displayName") && !a.CaseExact:
+		return scalar{expr: "r.display_lc", typ: schema.String, folded: true, name: name}, nil
+	case c.core(res, scimd.TypeUser, "active"):
+		return scalar{expr: "r.active", typ: schema.Boolean, name: name}, nil
+	case c.core(res, scimd.TypeUser, "emails") && sub != nil && indexedEmailSub(sub):
+		return valueIndex{attr: "emails", col: emailCol(sub), name: name}, nil
+	case c.core(res, scimd.TypeUser, "emails") && sub == nil && a.Sub("value") != nil && indexedEmailSub(a.Sub("value")):
+		return valueIndex{attr: "emails", col: "v.value_lc", name: name}, nil
+	case c.core(res, scimd.TypeGroup, "members"):
+		if sub == nil {
+			return memberPresence{name: name}, nil
+		}
+		s, err := memberScalar(sub.Name, "m")
+		if err != nil {
+			return nil, err
+		}
+		return membership{sub: s}, nil
+	case c.core(res, scimd.TypeUser, "groups"):
+		if sub == nil {
+			return groupsPresence{name: name}, nil
+		}
+		switch strings.ToLower(sub.Name) {
+		case "value":
+			return groupsOf{sub: scalar{expr: "m.group_id", typ: schema.String, caseExact: true, name: name}}, nil
+		case "display":
+			return groupsOf{join: true, sub: scalar{expr: "g.name_lc", typ: schema.String, folded: true, name: name}}, nil
+		}
+		return nil, invalid("filtering on %s is not supported", name)
+	}
+	return c.jsonField(res, name)
+}
+
+func indexedEmailSub(sub *schema.Attribute) bool {
+	n := strings.ToLower(sub.Name)
+	return (n == "value" || n == "type") && !sub.CaseExact && !sub.MultiValued && sub.Type == schema.String
+}
+
+func emailCol(sub *schema.Attribute) string {
+	if strings.EqualFold(sub.Name, "type") {
+		return "v.type_lc"
+	}
+	return "v.value_lc"
+}
+
+// memberScalar maps a sub-attribute of members to a column of memberships
+// (alias m).
+func memberScalar(name, alias string) (scalar, error) {
+	switch strings.ToLower(name) {
+	case "value":
+		return scalar{expr: alias + ".member_id", typ: schema.String, caseExact: true, name: "members.value"}, nil
+	case "type":
+		return scalar{expr: alias + ".member_type", typ: schema.String, name: "members.type"}, nil
+	case "display":
+		return scalar{expr: alias + ".display", typ: schema.String, name: "members.display"}, nil
+	}
+	return scalar{}, invalid("filtering on members.%s is not supported", name)
+}
+
+// memberField is the scope of MemberRemoveWhere filters.
+func (c *compiler) memberField(p filter.AttrPath) (field, error) {
+	if p.URN != "" || p.Sub != "" {
+		return nil, invalid("unknown member attribute %q", p.String())
+	}
+	return memberScalar(p.Name, "m")
+}
+
+// jsonField maps an attribute held in the JSON document.
+func (c *compiler) jsonField(res schema.Resolved, name string) (field, error) {
+	keys := []string{}
+	if k := res.Key(c.rt); k != "" {
+		keys = append(keys, k)
+	}
+	if res.Schema == nil {
+		// Common attributes other than the mapped ones (meta.location…)
+		// are not stored in the document.
+		return nil, invalid("filtering on %s is not supported", name)
+	}
+	a, sub := res.Attr, res.Sub
+	keys = append(keys, a.Name)
+	for _, k := range keys {
+		if strings.ContainsAny(k, `"'\`) {
+			return nil, invalid("attribute name %q cannot be filtered", k)
+		}
+	}
+	if !a.MultiValued {
+		if sub != nil {
+			return scalar{expr: c.b.D.Extract("r.doc", append(keys, sub.Name), sub.Type), typ: sub.Type,
+				caseExact: sub.CaseExact, name: name}, nil
+		}
+		if a.Type == schema.Complex {
+			return object{base: "r.doc", keys: keys, attr: a, name: name}, nil
+		}
+		return scalar{expr: c.b.D.Extract("r.doc", keys, a.Type), typ: a.Type, caseExact: a.CaseExact, name: name}, nil
+	}
+	return multi{base: "r.doc", keys: keys, attr: a, sub: sub, name: name}, nil
+}
+
+// valuePath compiles attr[filter]: some value of attr matches filter.
+func (c *compiler) valuePath(v *filter.ValuePath, scope fieldFunc) (string, error) {
+	if c.rt == nil {
+		return "", invalid("value paths are not supported here")
+	}
+	if v.Path.Sub != "" {
+		return "", invalid("value path %q names a sub-attribute", v.Path.String())
+	}
+	res, err := c.resolve(v.Path)
+	if err != nil {
+		if c.lenient && unknownAttr(err) {
+			if c.missing == nil {
+				c.missing = map[string]error{}
+			}
+			c.missing[strings.ToLower(v.Path.String())] = err
+			return "1 = 0", nil
+		}
+		return "", err
+	}
+	a := res.Attr
+	if a.Type != schema.Complex {
+		return "", invalid("value filter on %s, which is not complex", v.Path.String())
+	}
+	// Group.members[…]: the membership table.
+	if c.core(res, scimd.TypeGroup, "members") {
+		tenant := c.b.Bind(c.b.Tenant)
+		cond, err := c.expr(v.Filter, func(p filter.AttrPath) (field, error) {
+			if p.URN != "" || p.Sub != "" {
+				return nil, invalid("unknown member attribute %q", p.String())
+			}
+			s, err := memberScalar(p.Name, "m")
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		})
+		if err != nil {
+			return "", err
+		}
+		return "r.id IN (SELECT m.group_id FROM memberships m WHERE m.tenant_id = " + tenant +
+			" AND " + cond + ")", nil
+	}
+	// User.emails[…] over type and value only: the value index.
+	if c.core(res, scimd.TypeUser, "emails") && onlySubs(v.Filter, a, indexedEmailSub) {
+		tenant := c.b.Bind(c.b.Tenant)
+		cond, err := c.expr(v.Filter, func(p filter.AttrPath) (field, error) {
+			sub := a.Sub(p.Name)
+			return scalar{expr: emailCol(sub), typ: schema.String, folded: true, name: v.Path.Name + "." + sub.Name}, nil
+		})
+		if err != nil {
+			return "", err
+		}
+		return "r.seq IN (SELECT v.res_seq FROM value_index v WHERE v.tenant_id = " + tenant +
+			" AND v.attr = 'emails' AND " + cond + ")", nil
+	}
+	f, err := c.jsonField(res, v.Path.String())
+	if err != nil {
+		return "", err
+	}
+	elemScope := func(base string) fieldFunc {
+		return func(p filter.AttrPath) (field, error) {
+			if p.URN != "" || p.Sub != "" {
+				return nil, invalid("unknown attribute %q in value filter of %s", p.String(), a.Name)
+			}
+			sub := a.Sub(p.Name)
+			if sub == nil {
+				return nil, &scimd.Error{Status: 400, ScimType: scimd.ScimTypeInvalidFilter,
+					Detail: fmt.Sprintf("unknown attribute %q in value filter of %s", p.Name, a.Name), Err: errUnknown}
+			}
+			name := a.Name + "." + sub.Name
+			if sub.MultiValued {
+				return multi{base: base, keys: []string{sub.Name}, attr: sub, name: name}, nil
+			}
+			return scalar{expr: c.b.D.Extract(base, []string{sub.Name}, sub.Type), typ: sub.Type,
+				caseExact: sub.CaseExact, name: name}, nil
+		}
+	}
+	switch f := f.(type) {
+	case multi:
+		alias := c.nextAlias()
+		cond, err := c.expr(v.Filter, elemScope(c.b.D.Elem(alias)))
+		if err != nil {
+			return "", err
+		}
+		return "EXISTS (SELECT 1 FROM " + c.b.D.Each(f.base, f.keys, alias) + " WHERE " + cond + ")", nil
+	case object:
+		// A singular complex attribute is treated as a one-element list.
+		return c.expr(v.Filter, func(p filter.AttrPath) (field, error) {
+			if p.URN != "" || p.Sub != "" {
+				return nil, invalid("unknown attribute %q in value filter of %s", p.String(), a.Name)
+			}
+			sub := a.Sub(p.Name)
+			if sub == nil {
+				return nil, &scimd.Error{Status: 400, ScimType: scimd.ScimTypeInvalidFilter,
+					Detail: fmt.Sprintf("unknown attribute %q in value filter of %s", p.Name, a.Name), Err: errUnknown}
+			}
+			return c.jsonField(schema.Resolved{Schema: res.Schema, Attr: a, Sub: sub}, a.Name+"."+sub.Name)
+		})
+	}
+	return "", invalid("unsupported value filter on %s", v.Path.String())
+}
+
+// onlySubs reports whether every comparison in e names a sub-attribute of
+// a accepted by ok.
+func onlySubs(e filter.Expr, a *schema.Attribute, ok func(*schema.Attribute) bool) bool {
+	switch e := e.(type) {
+	case *filter.Logical:
+		return e != nil && e.Left != nil && e.Right != nil && onlySubs(e.Left, a, ok) && onlySubs(e.Right, a, ok)
+	case *filter.Not:
+		return e != nil && e.X != nil && onlySubs(e.X, a, ok)
+	case *filter.Compare:
+		if e == nil || e.Path.URN != "" || e.Path.Sub != "" {
+			return false
+		}
+		sub := a.Sub(e.Path.Name)
+		return sub != nil && ok(sub)
+	}
+	return false
+}
+
+func (c *compiler) nextAlias() string {
+	c.b.alias++
+	return "e" + strconv.Itoa(c.b.alias)
+}
+
+// compile implements field: the predicate on one SQL value.
+func (s scalar) compile(c *compiler, op filter.Op, v any) (string, error) {
+	d := c.b.D
+	if op == filter.OpPr {
+		if isStringy(s.typ) {
+			return "(" + s.expr + " IS NOT NULL AND " + s.expr + " <> '')", nil
+		}
+		return s.expr + " IS NOT NULL", nil
+	}
+	if v == nil {
+		switch op {
+		case filter.OpEq:
+			return "NOT " + paren(scalar.presence(s)), nil
+		case filter.OpNe:
+			return scalar.presence(s), nil
+		}
+		return "", invalid("%s %s null is not supported", s.name, op)
+	}
+	switch s.typ {
+	case schema.String, schema.Reference, schema.Binary:
+		str, ok := v.(string)
+		if !ok {
+			return "", invalid("%s is a string; compared with %s", s.name, filter.FormatValue(v))
+		}
+		lhs := s.expr
+		if !s.caseExact || s.folded {
+			str = Fold(str)
+			if !s.folded {
+				lhs = d.Fold(lhs)
+			}
+		}
+		switch op {
+		case filter.OpEq:
+			return lhs + " = " + c.b.Bind(str), nil
+		case filter.OpNe:
+			return "((" + lhs + " = " + c.b.Bind(str) + ") IS NOT TRUE)", nil
+		case filter.OpCo:
+			return d.Like(lhs, c.b.Bind("%"+escapeLike(str)+"%")), nil
+		case filter.OpSw:
+			return d.Like(lhs, c.b.Bind(escapeLike(str)+"%")), nil
+		case filter.OpEw:
+			return d.Like(lhs, c.b.Bind("%"+escapeLike(str))), nil
+		}
+		return compareOp(c, lhs, op, str, s.name)
+	case schema.Boolean:
+		bv, ok := boolValue(v)
+		if !ok {
+			return "", invalid("%s is a boolean; compared with %s", s.name, filter.FormatValue(v))
+		}
+		switch op {
+		case filter.OpEq:
+			return s.expr + " = " + c.b.Bind(bv), nil
+		case filter.OpNe:
+			return "((" + s.expr + " = " + c.b.Bind(bv) + ") IS NOT TRUE)", nil
+		}
+		return "", invalid("operator %s is not supported for boolean %s", op, s.name)
+	case schema.Integer, schema.Decimal:
+		switch v.(type) {
+		case int64, float64:
+		default:
+			return "", invalid("%s is a number; compared with %s", s.name, filter.FormatValue(v))
+		}
+		if op == filter.OpNe {
+			return "((" + s.expr + " = " + c.b.Bind(v) + ") IS NOT TRUE)", nil
+		}
+		return compareOp(c, s.expr, op, v, s.name)
+	case schema.DateTime:
+		str, ok := v.(string)
+		if !ok {
+			return "", invalid("%s is a dateTime; compared with %s", s.name, filter.FormatValue(v))
+		}
+		t, err := time.Parse(time.RFC3339Nano, str)
+		if err != nil {
+			return "", invalid("%s is a dateTime; %q is not an RFC 3339 date-time", s.name, str)
+		}
+		lhs, ph := s.expr, ""
+		if s.timeCol {
+			ph = c.b.Bind(t)
+		} else {
+			lhs = d.DateTime(lhs)
+			ph = d.DateTime(c.b.Bind(t.UTC().Format(time.RFC3339Nano)))
+		}
+		if op == filter.OpNe {
+			return "((" + lhs + " = " + ph + ") IS NOT TRUE)", nil
+		}
+		return compareWith(lhs, op, ph, s.name)
+	}
+	return "", invalid("filtering on %s (%s) is not supported", s.name, s.typ)
+}
+
+func (s scalar) presence() string {
+	if isStringy(s.typ) {
+		return "(" + s.expr + " IS NOT NULL AND " + s.expr + " <> '')"
+	}
+	return s.expr + " IS NOT NULL"
+}
+
+func paren(s string) string { return "(" + s + ")" }
+
+func isStringy(t schema.Type) bool {
+	return t == schema.String || t == schema.Reference || t == schema.Binary || t == schema.DateTime
+}
+
+func compareOp(c *compiler, lhs string, op filter.Op, v any, name string) (string, error) {
+	return compareWith(lhs, op, c.b.Bind(v), name)
+}
+
+func compareWith(lhs string, op filter.Op, ph, name string) (string, error) {
+	switch op {
+	case filter.OpEq:
+		return lhs + " = " + ph, nil
+	case filter.OpGt:
+		return lhs + " > " + ph, nil
+	case filter.OpGe:
+		return lhs + " >= " + ph, nil
+	case filter.OpLt:
+		return lhs + " < " + ph, nil
+	case filter.OpLe:
+		return lhs + " <= " + ph, nil
+	}
+	return "", invalid("operator %q is not supported for %s", string(op), name)
+}
+
+func boolValue(v any) (bool, bool) {
+	switch v := v.(type) {
+	case bool:
+		return v, true
+	case string:
+		switch strings.ToLower(v) {
+		case "true":
+			return true, true
+		case "false":
+			return false, true
+		}
+	}
+	return false, false
+}
+
+// escapeLike escapes LIKE wildcards with '\'.
+func escapeLike(s string) string {
+	if !strings.ContainsAny(s, `\%_`) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if r == '\\' || r == '%' || r == '_' {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// object is a singular complex attribute named without a sub-attribute.
+type object struct {
+	base string
+	keys []string
+	attr *schema.Attribute
+	name string
+}
+
+func (o object) compile(c *compiler, op filter.Op, v any) (string, error) {
+	pr := c.b.D.IsObject(o.base, o.keys)
+	switch {
+	case op == filter.OpPr:
+		return pr, nil
+	case v == nil && op == filter.OpEq:
+		return "((" + pr + ") IS NOT TRUE)", nil
+	case v == nil && op == filter.OpNe:
+		return pr, nil
+	}
+	if sub := o.attr.Sub("value"); sub != nil {
+		return scalar{expr: c.b.D.Extract(o.base, append(o.keys, sub.Name), sub.Type), typ: sub.Type,
+			caseExact: sub.CaseExact, name: o.name}.compile(c, op, v)
+	}
+	return "", invalid("%s is complex; name a sub-attribute", o.name)
+}
+
+// multi is a multi-valued attribute in JSON (of simple values, or of
+// complex values narrowed to sub).
+type multi struct {
+	base string
+	keys []string
+	attr *schema.Attribute
+	sub  *schema.Attribute
+	name string
+}
+
+func (m multi) compile(c *compiler, op filter.Op, v any) (string, error) {
+	sub := m.sub
+	if sub == nil && m.attr.Type == schema.Complex && op != filter.OpPr {
+		sub = m.attr.Sub("value")
+		if sub == nil {
+			return "", invalid("%s is complex; name a sub-attribute", m.name)
+		}
+	}
+	// "ne" and "eq null" negate "some value matches".
+	neg := false
+	switch {
+	case op == filter.OpNe && v != nil:
+		op, neg = filter.OpEq, true
+	case op == filter.OpEq && v == nil:
+		op, neg = filter.OpPr, true
+	case op == filter.OpNe && v == nil:
+		op = filter.OpPr
+	}
+	alias := c.nextAlias()
+	elem := c.b.D.Elem(alias)
+	var cond string
+	var err error
+	switch {
+	case sub != nil:
+		cond, err = scalar{expr: c.b.D.Extract(elem, []string{sub.Name}, sub.Type), typ: sub.Type,
+			caseExact: sub.CaseExact, name: m.name}.compile(c, op, v)
+	case m.attr.Type == schema.Complex: // pr on the whole attribute
+		cond = c.b.D.IsObject(elem, nil)
+	default:
+		cond, err = scalar{expr: c.b.D.Extract(elem, nil, m.attr.Type), typ: m.attr.Type,
+			caseExact: m.attr.CaseExact, name: m.name}.compile(c, op, v)
+	}
+	if err != nil {
+		return "", err
+	}
+	s := "EXISTS (SELECT 1 FROM " + c.b.D.Each(m.base, m.keys, alias) + " WHERE " + cond + ")"
+	if neg {
+		s = "NOT " + s
+	}
+	return s, nil
+}
+
+// valueIndex is a sub-attribute of emails served by the value index.
+type valueIndex struct {
+	attr string
+	col  string
+	name string
+}
+
+func (f valueIndex) compile(c *compiler, op filter.Op, v any) (string, error) {
+	neg := false
+	switch {
+	case op == filter.OpNe && v != nil:
+		op, neg = filter.OpEq, true
+	case op == filter.OpEq && v == nil:
+		op, neg = filter.OpPr, true
+	case op == filter.OpNe && v == nil:
+		op = filter.OpPr
+	}
+	tenant := c.b.Bind(c.b.Tenant)
+	cond, err := scalar{expr: f.col, typ: schema.String, folded: true, name: f.name}.compile(c, op, v)
+	if err != nil {
+		return "", err
+	}
+	s := "r.seq IN (SELECT v.res_seq FROM value_index v WHERE v.tenant_id = " + tenant +
+		" AND v.attr = " + c.b.D.Quote(f.attr) + " AND " + cond + ")"
+	if neg {
+		s = "NOT " + s
+	}
+	return s, nil
+}
+
+// membership is members.<sub> of a Group.
+type membership struct{ sub scalar }
+
+func (f membership) compile(c *compiler, op filter.Op, v any) (string, error) {
+	neg := false
+	switch {
+	case op == filter.OpNe && v != nil:
+		op, neg = filter.OpEq, true
+	case op == filter.OpEq && v == nil:
+		op, neg = filter.OpPr, true
+	case op == filter.OpNe && v == nil:
+		op = filter.OpPr
+	}
+	tenant := c.b.Bind(c.b.Tenant)
+	cond, err := f.sub.compile(c, op, v)
+	if err != nil {
+		return "", err
+	}
+	s := "r.id IN (SELECT m.group_id FROM memberships m WHERE m.tenant_id = " + tenant + " AND " + cond + ")"
+	if neg {
+		s = "NOT " + s
+	}
+	return s, nil
+}
+
+// memberPresence is "members pr" on a Group.
+type memberPresence struct{ name string }
+
+func (f memberPresence) compile(c *compiler, op filter.Op, v any) (string, error) {
+	switch {
+	case op == filter.OpPr, op == filter.OpNe && v == nil:
+		return "r.member_count > 0", nil
+	case op == filter.OpEq && v == nil:
+		return "r.member_count = 0", nil
+	}
+	// "members eq x" means members.value eq x.
+	s, _ := memberScalar("value", "m")
+	return membership{sub: s}.compile(c, op, v)
+}
+
+// groupsOf is groups.<sub> of a User: the groups the user is a member of.
+type groupsOf struct {
+	join bool
+	sub  scalar
+}
+
+func (f groupsOf) compile(c *compiler, op filter.Op, v any) (string, error) {
+	neg := false
+	switch {
+	case op == filter.OpNe && v != nil:
+		op, neg = filter.OpEq, true
+	case op == filter.OpEq && v == nil:
+		op, neg = filter.OpPr, true
+	case op == filter.OpNe && v == nil:
+		op = filter.OpPr
+	}
+	tenant := c.b.Bind(c.b.Tenant)
+	cond, err := f.sub.compile(c, op, v)
+	if err != nil {
+		return "", err
+	}
+	from := "memberships m"
+	if f.join {
+		from += " JOIN resources g ON g.tenant_id = m.tenant_id AND g.type = 'Group' AND g.id = m.group_id"
+	}
+	s := "r.id IN (SELECT m.member_id FROM " + from + " WHERE m.tenant_id = " + tenant + " AND " + cond + ")"
+	if neg {
+		s = "NOT " + s
+	}
+	return s, nil
+}
+
+// groupsPresence is "groups pr" on a User.
+type groupsPresence struct{ name string }
+
+func (f groupsPresence) compile(c *compiler, op filter.Op, v any) (string, error) {
+	exists := func() string {
+		return "EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = " + c.b.Bind(c.b.Tenant) + " AND m.member_id = r.id)"
+	}
+	switch {
+	case op == filter.OpPr, op == filter.OpNe && v == nil:
+		return exists(), nil
+	case op == filter.OpEq && v == nil:
+		return "NOT " + exists(), nil
+	}
+	return groupsOf{sub: scalar{expr: "m.group_id", typ: schema.String, caseExact: true, name: f.name}}.compile(c, op, v)
+}

@@ -1,0 +1,75 @@
+package scimhttp_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/scimd/scimd/schema"
+	"github.com/scimd/scimd/scimhttp"
+)
+
+// benchHandler returns a Handler on a file-backed sqlite store.
+func benchHandler(b *testing.B) http.Handler {
+	b.Helper()
+	reg := schema.DefaultRegistry()
+	h, err := scimhttp.New(scimhttp.Config{
+		Store: openSQLite(b, reg, b.TempDir()+"/bench.db"), Registry: reg, Auth: testAuth,
+		HashPassword: testHash, Logger: discardLogger(),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return h
+}
+
+func benchRequest(h http.Handler, method, path, body string) *httptest.ResponseRecorder {
+	var req *http.Request
+	if body == "" {
+		req = httptest.NewRequest(method, "http://example.com/scim/v2"+path, nil)
+	} else {
+		req = httptest.NewRequest(method, "http://example.com/scim/v2"+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/scim+json; charset=utf-8")
+	}
+	req.Header.Set("Authorization", "Bearer "+tokenA)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w
+}
+
+const benchUser = `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"%s",
+"name":{"givenName":"Ana","familyName":"Silva"},"emails":[{"primary":true,"value":"%s","type":"work"}],
+"displayName":"Ana Silva","locale":"en-US","externalId":"00u7f3kq2wXyZ","groups":[],"password":"Tq9v2mLa","active":true}`
+
+// BenchmarkCreateUserHTTP measures an Okta-shaped POST /Users through the
+// handler (cheap test password hash; the default PBKDF2 costs far more).
+func BenchmarkCreateUserHTTP(b *testing.B) {
+	h := benchHandler(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		name := fmt.Sprintf("bench%d@example.com", i)
+		i++
+		if w := benchRequest(h, "POST", "/Users", fmt.Sprintf(benchUser, name, name)); w.Code != http.StatusCreated {
+			b.Fatalf("%d %s", w.Code, w.Body)
+		}
+	}
+}
+
+// BenchmarkGetUserHTTP measures GET /Users/{id} through the handler.
+func BenchmarkGetUserHTTP(b *testing.B) {
+	h := benchHandler(b)
+	w := benchRequest(h, "POST", "/Users", fmt.Sprintf(benchUser, "get@example.com", "get@example.com"))
+	if w.Code != http.StatusCreated {
+		b.Fatalf("%d %s", w.Code, w.Body)
+	}
+	path := "/Users/" + extractID(w.Body.Bytes())
+	b.ReportAllocs()
+	for b.Loop() {
+		if w := benchRequest(h, "GET", path, ""); w.Code != http.StatusOK {
+			b.Fatalf("%d %s", w.Code, w.Body)
+		}
+	}
+}

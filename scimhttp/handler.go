@@ -1,0 +1,236 @@
+// Package scimhttp serves the SCIM 2.0 protocol (RFC 7644) over net/http.
+//
+// A Handler is an ordinary http.Handler that a Go application can mount in
+// its own server. It routes /Users, /Groups (every resource type of the
+// schema registry), /.search and the discovery endpoints under a base path,
+// authenticates every request (there is no anonymous access, discovery
+// included), and talks to a scimd.Store with the tenant the Authenticator
+// resolved.
+//
+// Mount the Handler so that it sees the request path unmodified, for example
+// as the server's root handler or with mux.Handle("/scim/v2/", h). Note that
+// an outer http.ServeMux answers paths containing "//" with a redirect before
+// the Handler sees them; the Handler itself tolerates doubled slashes
+// ("/scim/v2//Users", which JumpCloud sends when its base URL ends with "/"),
+// so mount it where no cleaning happens if such clients matter.
+package scimhttp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/scimd/scimd"
+	"github.com/scimd/scimd/filter"
+	"github.com/scimd/scimd/schema"
+)
+
+// Defaults of the Config fields left zero.
+const (
+	DefaultBasePath                  = "/scim/v2"
+	DefaultMaxBodyBytes              = 1 << 20
+	DefaultPageSize                  = 100
+	DefaultMaxPageSize               = 1000
+	DefaultMaxGroupMembersInResponse = 10000
+)
+
+// Authenticator resolves a request to the tenant it may act on.
+//
+// An error that is (or wraps) a *scimd.Error is answered with that error's
+// status and detail; a 401 additionally carries
+// `WWW-Authenticate: Bearer realm="scimd"`. Any other error is logged and
+// answered with a generic 500.
+type Authenticator interface {
+	Authenticate(r *http.Request) (tenant string, err error)
+}
+
+// AuthenticatorFunc adapts a function to the Authenticator interface.
+type AuthenticatorFunc func(r *http.Request) (string, error)
+
+// Authenticate calls f(r).
+func (f AuthenticatorFunc) Authenticate(r *http.Request) (string, error) { return f(r) }
+
+// Config configures a Handler. Store and Auth are required; every other
+// field has a default.
+type Config struct {
+	// Store keeps the resources. Required.
+	Store scimd.Store
+	// Registry lists the resource types and schemas served. Nil means
+	// schema.DefaultRegistry().
+	Registry *schema.Registry
+	// Auth authenticates every request. Required: the handler serves
+	// nothing, discovery endpoints included, without a successful
+	// Authenticate.
+	Auth Authenticator
+
+	// BasePath is the path prefix of every SCIM endpoint. Default
+	// "/scim/v2"; "/" serves at the root.
+	BasePath string
+	// ExternalURL is the absolute URL (scheme, host and optional path
+	// prefix, e.g. "https://app.example.com") from which resource
+	// locations and other URLs are built, followed by BasePath. Empty means
+	// derive scheme and host from the request (its Host header and whether
+	// it arrived over TLS).
+	ExternalURL string
+
+	// MaxBodyBytes limits request bodies; larger ones get 413. Default 1 MiB.
+	MaxBodyBytes int64
+	// FilterLimits bounds the filters the handler parses (length, nesting
+	// depth, number of terms); a filter exceeding them gets 400
+	// invalidFilter.
+	FilterLimits filter.Limits
+	// DefaultPageSize is the page size of a list without "count". Default
+	// 100.
+	DefaultPageSize int
+	// MaxPageSize caps "count": a larger count is reduced to it, not
+	// rejected. Default 1000. Advertised as filter.maxResults.
+	MaxPageSize int
+	// MaxGroupMembersInResponse bounds the members returned in the response
+	// to a write (POST, PUT, PATCH) of a Group: when the group has more
+	// members the response omits "members" altogether, so that adding one
+	// member to a huge group neither loads nor serialises the whole
+	// membership (clients that need it GET the group). Reads (GET, list,
+	// .search) are not limited. Default 10000; negative means write
+	// responses never include members.
+	MaxGroupMembersInResponse int
+
+	// HashPassword turns a plaintext password from a request into the form
+	// stored in place of it (the password is returned:never, so the stored
+	// form is never rendered). Nil means a PBKDF2-HMAC-SHA256 default;
+	// applications should supply argon2id or bcrypt. A hook that returns ""
+	// discards passwords: nothing is stored.
+	HashPassword func(plaintext string) (string, error)
+
+	// DocumentationURI is advertised as ServiceProviderConfig.documentationUri
+	// when set.
+	DocumentationURI string
+
+	// Logger receives one line per request and the cause of every internal
+	// error. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Handler serves SCIM 2.0 over HTTP. Create it with New; it is safe for
+// concurrent use.
+type Handler struct {
+	cfg    Config
+	store  scimd.Store
+	reg    *schema.Registry
+	log    *slog.Logger
+	hash   func(string) (string, error)
+	base   string // cleaned BasePath: "" for the root, else "/x/y"
+	extURL string // cleaned ExternalURL without trailing slash, or ""
+	mux    *http.ServeMux
+	types  []*schema.ResourceType
+}
+
+// New validates cfg, fills in defaults and returns a Handler.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("scimhttp: Config.Store is required")
+	}
+	if cfg.Auth == nil {
+		return nil, errors.New("scimhttp: Config.Auth is required (no anonymous access)")
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = schema.DefaultRegistry()
+	}
+	if cfg.BasePath == "" {
+		cfg.BasePath = DefaultBasePath
+	}
+	base, err := cleanBasePath(cfg.BasePath)
+	if err != nil {
+		return nil, err
+	}
+	ext, err := cleanExternalURL(cfg.ExternalURL)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxPageSize <= 0 {
+		cfg.MaxPageSize = DefaultMaxPageSize
+	}
+	if cfg.DefaultPageSize <= 0 {
+		cfg.DefaultPageSize = DefaultPageSize
+	}
+	if cfg.DefaultPageSize > cfg.MaxPageSize {
+		cfg.DefaultPageSize = cfg.MaxPageSize
+	}
+	if cfg.MaxGroupMembersInResponse == 0 {
+		cfg.MaxGroupMembersInResponse = DefaultMaxGroupMembersInResponse
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.HashPassword == nil {
+		cfg.HashPassword = defaultHashPassword
+	}
+	h := &Handler{
+		cfg:    cfg,
+		store:  cfg.Store,
+		reg:    cfg.Registry,
+		log:    cfg.Logger,
+		hash:   cfg.HashPassword,
+		base:   base,
+		extURL: ext,
+		types:  cfg.Registry.ResourceTypes(),
+	}
+	if len(h.types) == 0 {
+		return nil, errors.New("scimhttp: the registry serves no resource types")
+	}
+	for _, rt := range h.types {
+		if !strings.HasPrefix(rt.Endpoint, "/") || strings.Count(rt.Endpoint, "/") != 1 || len(rt.Endpoint) < 2 {
+			return nil, fmt.Errorf("scimhttp: resource type %q has endpoint %q, want \"/Name\"", rt.Name, rt.Endpoint)
+		}
+	}
+	h.routes()
+	return h, nil
+}
+
+func cleanBasePath(p string) (string, error) {
+	if !strings.HasPrefix(p, "/") {
+		return "", fmt.Errorf("scimhttp: BasePath %q must start with /", p)
+	}
+	if strings.ContainsAny(p, "{}?#") {
+		return "", fmt.Errorf("scimhttp: BasePath %q contains a reserved character", p)
+	}
+	return strings.TrimRight(collapseSlashes(p), "/"), nil
+}
+
+func cleanExternalURL(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("scimhttp: ExternalURL %q must be an absolute http(s) URL without query or fragment", s)
+	}
+	return strings.TrimRight(s, "/"), nil
+}
+
+type ctxKey int
+
+const (
+	tenantKey ctxKey = iota
+	requestIDKey
+)
+
+// TenantFrom returns the tenant the Authenticator resolved for the request
+// whose context is ctx, or "" outside a Handler.
+func TenantFrom(ctx context.Context) string {
+	s, _ := ctx.Value(tenantKey).(string)
+	return s
+}
+
+// RequestIDFrom returns the request id of the request whose context is ctx
+// (the X-Request-Id the client sent, if usable, else a generated one), or "".
+func RequestIDFrom(ctx context.Context) string {
+	s, _ := ctx.Value(requestIDKey).(string)
+	return s
+}

@@ -1,0 +1,187 @@
+package scimhttp
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/scimd/scimd"
+)
+
+// Schema URNs of the SCIM messages (RFC 7644 §3.4.2, §3.4.3, §3.5.2, §3.12)
+// and of the discovery resources (RFC 7643 §5-§7).
+const (
+	URNError          = "urn:ietf:params:scim:api:messages:2.0:Error"
+	URNListResponse   = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+	URNSearchRequest  = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+	URNPatchOp        = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+	URNServiceConfig  = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+	URNResourceType   = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+	URNSchema         = "urn:ietf:params:scim:schemas:core:2.0:Schema"
+	contentTypeSCIM   = "application/scim+json; charset=utf-8"
+	genericFailDetail = "internal server error; see the server log for this request id"
+)
+
+type errorBody struct {
+	Schemas  []string `json:"schemas"`
+	Status   string   `json:"status"`
+	ScimType string   `json:"scimType,omitempty"`
+	Detail   string   `json:"detail,omitempty"`
+}
+
+// writeError is the one place that writes error responses. A *scimd.Error
+// is shown to the client; anything else is logged with the request id and
+// answered with a generic 500.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e, ok := scimd.AsError(err)
+	if !ok || e.Status < 400 || e.Status > 599 {
+		h.log.LogAttrs(r.Context(), slog.LevelError, "scim internal error",
+			slog.String("request_id", RequestIDFrom(r.Context())),
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.String("error", err.Error()),
+		)
+		e = &scimd.Error{Status: http.StatusInternalServerError, Detail: genericFailDetail + " (" + RequestIDFrom(r.Context()) + ")"}
+	} else if e.Status >= 500 {
+		h.log.LogAttrs(r.Context(), slog.LevelError, "scim server error",
+			slog.String("request_id", RequestIDFrom(r.Context())),
+			slog.String("error", err.Error()),
+		)
+	} else if e.Err != nil {
+		h.log.LogAttrs(r.Context(), slog.LevelDebug, "scim client error",
+			slog.String("request_id", RequestIDFrom(r.Context())),
+			slog.String("error", err.Error()),
+		)
+	}
+	if e.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="scimd"`)
+	}
+	body, _ := json.Marshal(errorBody{
+		Schemas:  []string{URNError},
+		Status:   strconv.Itoa(e.Status),
+		ScimType: e.ScimType,
+		Detail:   e.Detail,
+	})
+	w.Header().Del("ETag")
+	h.writeJSON(w, e.Status, body)
+}
+
+// writeJSON writes a JSON body with the SCIM media type.
+func (h *Handler) writeJSON(w http.ResponseWriter, status int, body []byte) {
+	hd := w.Header()
+	hd.Set("Content-Type", contentTypeSCIM)
+	hd.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// writeValue marshals v and writes it.
+func (h *Handler) writeValue(w http.ResponseWriter, r *http.Request, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.writeJSON(w, status, body)
+}
+
+// readBody checks the Content-Type and reads the whole (size-limited) body.
+// A missing Content-Type is accepted; JSON types (application/json,
+// application/scim+json, any "+json" suffix, with or without parameters)
+// are accepted; anything else is 415.
+func readBody(r *http.Request) ([]byte, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || !isJSONMediaType(mt) {
+			return nil, scimd.Errorf(http.StatusUnsupportedMediaType, "",
+				"unsupported Content-Type %q: send application/scim+json or application/json", ct)
+		}
+	}
+	if r.Body == nil {
+		return nil, nil
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge(mbe.Limit)
+		}
+		return nil, scimd.BadRequest(scimd.ScimTypeInvalidSyntax, "could not read the request body: %v", err)
+	}
+	return b, nil
+}
+
+func isJSONMediaType(mt string) bool {
+	mt = strings.ToLower(mt)
+	i := strings.IndexByte(mt, '/')
+	if i < 0 {
+		return false
+	}
+	typ, sub := mt[:i], mt[i+1:]
+	if typ != "application" && typ != "text" {
+		return false
+	}
+	return sub == "json" || strings.HasSuffix(sub, "+json")
+}
+
+// decodeObject parses a request body that must be one JSON object. Numbers
+// are kept as json.Number so integers survive exactly.
+func decodeObject(b []byte) (map[string]any, error) {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, scimd.BadRequest(scimd.ScimTypeInvalidSyntax, "the request body is empty; a JSON object is required")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, jsonSyntaxError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, scimd.BadRequest(scimd.ScimTypeInvalidSyntax, "the request body has data after the JSON object")
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, scimd.BadRequest(scimd.ScimTypeInvalidSyntax, "the request body must be a JSON object")
+	}
+	return m, nil
+}
+
+func jsonSyntaxError(err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return scimd.BadRequest(scimd.ScimTypeInvalidSyntax, "malformed JSON at byte %d: %v", se.Offset, se)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field != "" {
+			return scimd.BadRequest(scimd.ScimTypeInvalidSyntax, "JSON value of type %s is not valid for %q", te.Value, te.Field)
+		}
+		return scimd.BadRequest(scimd.ScimTypeInvalidSyntax, "JSON value of type %s is not valid here", te.Value)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return scimd.BadRequest(scimd.ScimTypeInvalidSyntax, "malformed JSON: unexpected end of the body")
+	}
+	return scimd.BadRequest(scimd.ScimTypeInvalidSyntax, "malformed JSON: %v", err)
+}
+
+// baseURL returns the absolute SCIM base URL for r, without trailing slash.
+func (h *Handler) baseURL(r *http.Request) string {
+	if h.extURL != "" {
+		return h.extURL + h.base
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	host := r.Host
+	if host == "" || strings.ContainsAny(host, "/ \\\"<>") {
+		host = "localhost"
+	}
+	return scheme + "://" + host + h.base
+}

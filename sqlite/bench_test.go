@@ -1,0 +1,224 @@
+package sqlite_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/scimd/scimd"
+	"github.com/scimd/scimd/filter"
+	"github.com/scimd/scimd/schema"
+	"github.com/scimd/scimd/sqlite"
+)
+
+// benchUser is a realistic Okta/Entra user document.
+func benchUser(i int) *scimd.Resource {
+	return &scimd.Resource{Type: scimd.TypeUser, Schemas: []string{schema.URNUser, schema.URNEnterpriseUser}, Attrs: map[string]any{
+		"userName":    fmt.Sprintf("user%07d@example.com", i),
+		"externalId":  fmt.Sprintf("00u%07dXyZ", i),
+		"displayName": fmt.Sprintf("User %d", i),
+		"active":      true,
+		"name":        map[string]any{"givenName": "User", "familyName": fmt.Sprintf("N%d", i)},
+		"emails": []any{
+			map[string]any{"primary": true, "type": "work", "value": fmt.Sprintf("user%07d@example.com", i)},
+			map[string]any{"type": "home", "value": fmt.Sprintf("u%07d@home.test", i)},
+		},
+		schema.URNEnterpriseUser: map[string]any{"department": fmt.Sprintf("dept%d", i%50), "employeeNumber": fmt.Sprint(i)},
+	}}
+}
+
+// openBenchDB opens a WAL file database in dir holding n users, created in
+// transactions of 5,000.
+func openBenchDB(b *testing.B, dir string, n int) (*sqlite.DB, []*scimd.Resource) {
+	b.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(dir, fmt.Sprintf("bench%d.db", n)), schema.DefaultRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var users []*scimd.Resource
+	for start := 0; start < n; start += 5000 {
+		var batch []*scimd.Resource
+		for i := start; i < min(n, start+5000); i++ {
+			batch = append(batch, benchUser(i))
+		}
+		out, err := db.BulkCreate(ctx, "t1", batch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		users = append(users, out...)
+	}
+	return db, users
+}
+
+var benchSizes = []int{10_000, 100_000}
+
+func BenchmarkCreateUser(b *testing.B) {
+	ctx := context.Background()
+	db := MustOpenFileDB(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := db.Create(ctx, "t1", benchUser(i)); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+func benchList(b *testing.B, db *sqlite.DB, q func(i int) *scimd.ListQuery, want int) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		res, err := db.List(ctx, "t1", q(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.TotalResults != want {
+			b.Fatalf("TotalResults = %d, want %d", res.TotalResults, want)
+		}
+		i++
+	}
+}
+
+func mustFilter(b *testing.B, s string) filter.Expr {
+	e, err := filter.Parse(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e
+}
+
+func BenchmarkLookupUserName(b *testing.B) {
+	for _, n := range benchSizes {
+		db, _ := openBenchDB(b, b.TempDir(), n)
+		b.Run(fmt.Sprintf("users=%d/userName", n), func(b *testing.B) {
+			benchList(b, db, func(i int) *scimd.ListQuery {
+				return &scimd.ListQuery{Type: scimd.TypeUser, Count: 100, StartIndex: 1,
+					Filter: mustFilter(b, fmt.Sprintf(`userName eq "USER%07d@example.com"`, i%n))}
+			}, 1)
+		})
+		b.Run(fmt.Sprintf("users=%d/externalId", n), func(b *testing.B) {
+			benchList(b, db, func(i int) *scimd.ListQuery {
+				return &scimd.ListQuery{Type: scimd.TypeUser, Count: 100, StartIndex: 1,
+					Filter: mustFilter(b, fmt.Sprintf(`externalId eq "00u%07dXyZ"`, i%n))}
+			}, 1)
+		})
+		b.Run(fmt.Sprintf("users=%d/emailsWork", n), func(b *testing.B) {
+			benchList(b, db, func(i int) *scimd.ListQuery {
+				return &scimd.ListQuery{Type: scimd.TypeUser, Count: 100, StartIndex: 1,
+					Filter: mustFilter(b, fmt.Sprintf(`emails[type eq "work"].value eq "user%07d@example.com"`, i%n))}
+			}, 1)
+		})
+		b.Run(fmt.Sprintf("users=%d/jsonDepartment", n), func(b *testing.B) {
+			benchList(b, db, func(i int) *scimd.ListQuery {
+				return &scimd.ListQuery{Type: scimd.TypeUser, Count: 1, StartIndex: 1, Filter: mustFilter(b,
+					fmt.Sprintf(`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "%d"`, i%n))}
+			}, 1)
+		})
+		db.Close()
+	}
+}
+
+func BenchmarkGetByID(b *testing.B) {
+	ctx := context.Background()
+	db, users := openBenchDB(b, b.TempDir(), 10_000)
+	defer db.Close()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := db.Get(ctx, "t1", scimd.TypeUser, users[i%len(users)].ID, scimd.ReadOptions{Groups: true}); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+func BenchmarkAddMemberToLargeGroup(b *testing.B) {
+	ctx := context.Background()
+	const big = 100_000
+	db, users := openBenchDB(b, b.TempDir(), big)
+	defer db.Close()
+	for _, size := range []int{10, big} {
+		var ms []scimd.Member
+		for _, u := range users[:size] {
+			ms = append(ms, scimd.Member{Value: u.ID})
+		}
+		g, err := db.Create(ctx, "t1", newGroup(fmt.Sprintf("g%d", size), ms...))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("members=%d", size), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				u, err := db.Create(ctx, "t1", newUser(scimd.NewID()))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if _, err := db.Update(ctx, "t1", scimd.TypeGroup, g.ID, scimd.ReadOptions{}, ops(
+					scimd.MemberOp{Kind: scimd.MemberAdd, Members: []scimd.Member{{Value: u.ID}}})); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkListPage(b *testing.B) {
+	const n = 100_000
+	db, _ := openBenchDB(b, b.TempDir(), n)
+	defer db.Close()
+	for _, start := range []int{1, 50_001, 99_901} {
+		b.Run(fmt.Sprintf("startIndex=%d", start), func(b *testing.B) {
+			benchList(b, db, func(int) *scimd.ListQuery {
+				return &scimd.ListQuery{Type: scimd.TypeUser, Count: 100, StartIndex: start}
+			}, n)
+		})
+	}
+}
+
+// TestQueryPlans checks (and with -v prints) that IdP lookups use indexes.
+func TestQueryPlans(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "plan.db"), schema.DefaultRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, c := range []struct{ typ, filter, want string }{
+		{scimd.TypeUser, `userName eq "a@b.c"`, "USING INDEX resources_name"},
+		{scimd.TypeUser, `externalId eq "x"`, "USING INDEX resources_external_id"},
+		{scimd.TypeUser, `emails.value eq "a@b.c"`, "USING COVERING INDEX value_index_value"},
+		{scimd.TypeUser, `emails[type eq "work"].value eq "a@b.c"`, "USING COVERING INDEX value_index_value"},
+		{scimd.TypeUser, `displayName eq "Ana"`, "USING INDEX resources_display"},
+		{scimd.TypeGroup, `displayName eq "Sales"`, "USING INDEX resources_name"},
+		{scimd.TypeGroup, `members.value eq "u1"`, "USING COVERING INDEX memberships_member"},
+		{scimd.TypeUser, ``, "USING INDEX resources_type_seq"},
+	} {
+		q := &scimd.ListQuery{Type: c.typ, Count: 100}
+		if c.filter != "" {
+			e, err := filter.Parse(c.filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q.Filter = e
+		}
+		plan, err := db.Explain(ctx, "t1", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s %s:\n%s", c.typ, c.filter, plan)
+		if !contains(plan, c.want) {
+			t.Errorf("%s %s: plan lacks %q:\n%s", c.typ, c.filter, c.want, plan)
+		}
+	}
+}
+
+func contains(s, sub string) bool { return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub))) }
+
+var _ = os.Getenv

@@ -1,0 +1,850 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/scimd/scimd"
+	"github.com/scimd/scimd/internal/sqlbuild"
+	"github.com/scimd/scimd/schema"
+)
+
+// resourceCols are the columns scanned by scanResource, on alias r.
+const resourceCols = `r.seq, r.id, r.type, r.created, r.last_modified, r.version, r.member_count, r.schemas, r.doc`
+
+// row is a stored resource with its internal sequence number.
+type row struct {
+	seq int64
+	res *scimd.Resource
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func (db *DB) scanResource(s scanner) (row, error) {
+	var (
+		rw                          row
+		r                           scimd.Resource
+		created, modified, schs, dc string
+	)
+	if err := s.Scan(&rw.seq, &r.ID, &r.Type, &created, &modified, &r.Meta.Version, &r.MemberCount, &schs, &dc); err != nil {
+		return rw, err
+	}
+	var err error
+	if r.Meta.Created, err = parseTime(created); err != nil {
+		return rw, err
+	}
+	if r.Meta.LastModified, err = parseTime(modified); err != nil {
+		return rw, err
+	}
+	if err := json.Unmarshal([]byte(schs), &r.Schemas); err != nil {
+		return rw, fmt.Errorf("sqlite: resource %s: schemas: %w", r.ID, err)
+	}
+	if r.Attrs, err = decodeDoc(db.reg.ResourceType(r.Type), dc); err != nil {
+		return rw, fmt.Errorf("sqlite: resource %s: %w", r.ID, err)
+	}
+	rw.res = &r
+	return rw, nil
+}
+
+// decodeDoc decodes a stored document, turning JSON numbers into int64 or
+// float64 as the schema declares (integer or decimal).
+func decodeDoc(rt *schema.ResourceType, doc string) (map[string]any, error) {
+	dec := json.NewDecoder(strings.NewReader(doc))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("decode document: %w", err)
+	}
+	if m == nil {
+		m = map[string]any{}
+	}
+	for k, v := range m {
+		var a *schema.Attribute
+		if rt != nil {
+			if ext := rt.Extension(k); ext != nil {
+				if obj, ok := v.(map[string]any); ok {
+					for ek, ev := range obj {
+						obj[ek] = fixNumbers(ext.Schema.Attr(ek), ev)
+					}
+				}
+				continue
+			}
+			a = rt.Schema.Attr(k)
+			if a == nil {
+				a = findAttr(schema.CommonAttributes, k)
+			}
+		}
+		m[k] = fixNumbers(a, v)
+	}
+	return m, nil
+}
+
+func findAttr(attrs []*schema.Attribute, name string) *schema.Attribute {
+	for _, a := range attrs {
+		if strings.EqualFold(a.Name, name) {
+			return a
+		}
+	}
+	return nil
+}
+
+// fixNumbers converts json.Number values under attribute a (nil: unknown).
+func fixNumbers(a *schema.Attribute, v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		if a != nil && a.Type == schema.Decimal {
+			if f, err := v.Float64(); err == nil {
+				return f
+			}
+		}
+		if i, err := v.Int64(); err == nil {
+			return i
+		}
+		if f, err := v.Float64(); err == nil {
+			return f
+		}
+		return v.String()
+	case []any:
+		for i, e := range v {
+			v[i] = fixNumbers(a, e)
+		}
+	case map[string]any:
+		for k, e := range v {
+			var sub *schema.Attribute
+			if a != nil {
+				sub = a.Sub(k)
+			}
+			v[k] = fixNumbers(sub, e)
+		}
+	}
+	return v
+}
+
+// extracted are the indexed columns derived from a resource's attributes.
+type extracted struct {
+	externalID, nameLC, displayLC, active any
+	emails                                [][2]any // folded (type, value)
+}
+
+func str(m map[string]any, key string) (string, bool) {
+	s, ok := m[key].(string)
+	return s, ok
+}
+
+func extract(r *scimd.Resource) extracted {
+	var x extracted
+	if s, ok := str(r.Attrs, "externalId"); ok {
+		x.externalID = s
+	}
+	if s, ok := str(r.Attrs, "displayName"); ok {
+		x.displayLC = sqlbuild.Fold(s)
+	}
+	switch r.Type {
+	case scimd.TypeUser:
+		if s, ok := str(r.Attrs, "userName"); ok {
+			x.nameLC = sqlbuild.Fold(s)
+		}
+		if b, ok := r.Attrs["active"].(bool); ok {
+			x.active = b
+		}
+		if list, ok := r.Attrs["emails"].([]any); ok {
+			for _, e := range list {
+				m, ok := e.(map[string]any)
+				if !ok {
+					continue
+				}
+				var t, v any
+				if s, ok := str(m, "type"); ok {
+					t = sqlbuild.Fold(s)
+				}
+				if s, ok := str(m, "value"); ok {
+					v = sqlbuild.Fold(s)
+				}
+				x.emails = append(x.emails, [2]any{t, v})
+			}
+		}
+	case scimd.TypeGroup:
+		x.nameLC = x.displayLC
+	}
+	return x
+}
+
+func encodeDoc(r *scimd.Resource) (schemas, doc string, err error) {
+	attrs := r.Attrs
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(attrs); err != nil {
+		return "", "", fmt.Errorf("sqlite: encode resource: %w", err)
+	}
+	doc = strings.TrimSuffix(buf.String(), "\n")
+	s := r.Schemas
+	if s == nil {
+		s = []string{}
+	}
+	sb, err := json.Marshal(s)
+	if err != nil {
+		return "", "", fmt.Errorf("sqlite: encode schemas: %w", err)
+	}
+	return string(sb), doc, nil
+}
+
+// conflict returns the uniqueness error for a resource of type typ.
+func conflict(typ string, r *scimd.Resource) error {
+	switch typ {
+	case scimd.TypeUser:
+		v, _ := str(r.Attrs, "userName")
+		return scimd.Conflict("userName %q is already taken", v)
+	case scimd.TypeGroup:
+		v, _ := str(r.Attrs, "displayName")
+		return scimd.Conflict("a group with displayName %q already exists", v)
+	}
+	return scimd.Conflict("a %s with the same unique attribute already exists", typ)
+}
+
+func (db *DB) resourceType(typ string) (*schema.ResourceType, error) {
+	rt := db.reg.ResourceType(typ)
+	if rt == nil {
+		return nil, scimd.BadRequest(scimd.ScimTypeInvalidValue, "unknown resource type %q", typ)
+	}
+	return rt, nil
+}
+
+// Create implements scimd.Store.
+func (db *DB) Create(ctx context.Context, tenant string, r *scimd.Resource) (*scimd.Resource, error) {
+	rt, err := db.resourceType(r.Type)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := db.beginWrite(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	out, err := tx.createResource(ctx, tenant, rt, r)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("sqlite: create: commit: %w", err)
+	}
+	return out, nil
+}
+
+func (tx *Tx) createResource(ctx context.Context, tenant string, rt *schema.ResourceType, in *scimd.Resource) (*scimd.Resource, error) {
+	r := &scimd.Resource{
+		Type:    rt.Name,
+		ID:      scimd.NewID(),
+		Schemas: slices.Clone(in.Schemas),
+		Attrs:   in.Attrs,
+		Meta:    scimd.Meta{Created: tx.now, LastModified: tx.now, Version: 1},
+	}
+	if r.Attrs == nil {
+		r.Attrs = map[string]any{}
+	}
+	schemas, doc, err := encodeDoc(r)
+	if err != nil {
+		return nil, err
+	}
+	x := extract(r)
+	var seq int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO resources
+		(tenant_id, id, type, external_id, name_lc, display_lc, active, created, last_modified, version, member_count, schemas, doc)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?) RETURNING seq`,
+		tenant, r.ID, r.Type, x.externalID, x.nameLC, x.displayLC, x.active,
+		formatTime(tx.now), formatTime(tx.now), schemas, doc).Scan(&seq)
+	if isUnique(err) {
+		return nil, conflict(r.Type, r)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: create %s: %w", r.Type, err)
+	}
+	if err := tx.writeValueIndex(ctx, tenant, seq, x, false); err != nil {
+		return nil, err
+	}
+	if in.Members != nil {
+		if rt.Name != scimd.TypeGroup {
+			return nil, scimd.BadRequest(scimd.ScimTypeInvalidValue, "a %s has no members", rt.Name)
+		}
+		n, err := tx.addMembers(ctx, tenant, r.ID, in.Members)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE resources SET member_count = ? WHERE seq = ?`, n, seq); err != nil {
+				return nil, fmt.Errorf("sqlite: create group: member count: %w", err)
+			}
+		}
+		r.MemberCount = int(n)
+		if r.Members, err = tx.loadMembers(ctx, tenant, []string{r.ID}, nil); err != nil {
+			return nil, err
+		}
+		if r.Members == nil {
+			r.Members = []scimd.Member{}
+		}
+	}
+	return r, nil
+}
+
+// writeValueIndex (re)writes the value index rows of a resource.
+func (tx *Tx) writeValueIndex(ctx context.Context, tenant string, seq int64, x extracted, replace bool) error {
+	if replace {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM value_index WHERE tenant_id = ? AND res_seq = ?`, tenant, seq); err != nil {
+			return fmt.Errorf("sqlite: value index: %w", err)
+		}
+	}
+	for i, e := range x.emails {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO value_index (tenant_id, res_seq, attr, ord, type_lc, value_lc)
+			VALUES (?, ?, 'emails', ?, ?, ?)`, tenant, seq, i, e[0], e[1]); err != nil {
+			return fmt.Errorf("sqlite: value index: %w", err)
+		}
+	}
+	return nil
+}
+
+// addMembers adds members to a group, skipping existing ones, and returns
+// how many were added. Each member must be a User or Group of the tenant.
+func (tx *Tx) addMembers(ctx context.Context, tenant, group string, members []scimd.Member) (int64, error) {
+	if len(members) == 0 {
+		return 0, nil
+	}
+	look, err := tx.PrepareContext(ctx, `SELECT type, coalesce(json_extract(doc, '$.displayName'), json_extract(doc, '$.userName'))
+		FROM resources WHERE tenant_id = ? AND id = ?`)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: add members: %w", err)
+	}
+	defer look.Close()
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO memberships (tenant_id, group_id, member_id, member_type, display)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant_id, group_id, member_id) DO NOTHING`)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: add members: %w", err)
+	}
+	defer ins.Close()
+	var added int64
+	for _, m := range members {
+		if m.Value == group {
+			return 0, scimd.BadRequest(scimd.ScimTypeInvalidValue, "a group cannot be a member of itself")
+		}
+		var typ string
+		var display sql.NullString
+		err := look.QueryRowContext(ctx, tenant, m.Value).Scan(&typ, &display)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, scimd.BadRequest(scimd.ScimTypeInvalidValue, "member %q does not exist", m.Value)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: add member %s: %w", m.Value, err)
+		}
+		if typ != scimd.TypeUser && typ != scimd.TypeGroup {
+			return 0, scimd.BadRequest(scimd.ScimTypeInvalidValue, "member %q is a %s, not a User or Group", m.Value, typ)
+		}
+		d := m.Display
+		if d == "" {
+			d = display.String
+		}
+		res, err := ins.ExecContext(ctx, tenant, group, m.Value, typ, d)
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: add member %s: %w", m.Value, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: add member %s: %w", m.Value, err)
+		}
+		added += n
+	}
+	return added, nil
+}
+
+// removeMembers removes the listed members from a group and returns how
+// many were removed.
+func (tx *Tx) removeMembers(ctx context.Context, tenant, group string, members []scimd.Member) (int64, error) {
+	if len(members) == 0 {
+		return 0, nil
+	}
+	del, err := tx.PrepareContext(ctx, `DELETE FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id = ?`)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: remove members: %w", err)
+	}
+	defer del.Close()
+	var removed int64
+	for _, m := range members {
+		res, err := del.ExecContext(ctx, tenant, group, m.Value)
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: remove member %s: %w", m.Value, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: remove member %s: %w", m.Value, err)
+		}
+		removed += n
+	}
+	return removed, nil
+}
+
+// Get implements scimd.Store.
+func (db *DB) Get(ctx context.Context, tenant, typ, id string, opt scimd.ReadOptions) (*scimd.Resource, error) {
+	tx, err := db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	rw, err := tx.findResource(ctx, tenant, typ, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.load(ctx, tenant, []*scimd.Resource{rw.res}, opt); err != nil {
+		return nil, err
+	}
+	return rw.res, nil
+}
+
+func (tx *Tx) findResource(ctx context.Context, tenant, typ, id string) (row, error) {
+	rw, err := tx.db.scanResource(tx.QueryRowContext(ctx,
+		`SELECT `+resourceCols+` FROM resources r WHERE r.tenant_id = ? AND r.id = ? AND r.type = ?`, tenant, id, typ))
+	if errors.Is(err, sql.ErrNoRows) {
+		return rw, scimd.NotFound("Resource %s not found", id)
+	}
+	if err != nil {
+		return rw, fmt.Errorf("sqlite: get %s %s: %w", typ, id, err)
+	}
+	return rw, nil
+}
+
+// load fills Members of groups and Groups of users as opt says, with one
+// query per kind for all of rs.
+func (tx *Tx) load(ctx context.Context, tenant string, rs []*scimd.Resource, opt scimd.ReadOptions) error {
+	var groups, users []string
+	for _, r := range rs {
+		switch r.Type {
+		case scimd.TypeGroup:
+			if opt.Members {
+				groups = append(groups, r.ID)
+				r.Members = []scimd.Member{}
+			}
+		case scimd.TypeUser:
+			if opt.Groups {
+				users = append(users, r.ID)
+				r.Groups = []scimd.GroupRef{}
+			}
+		}
+	}
+	if len(groups) > 0 {
+		byGroup := map[string][]scimd.Member{}
+		if _, err := tx.loadMembers(ctx, tenant, groups, byGroup); err != nil {
+			return err
+		}
+		for _, r := range rs {
+			if ms, ok := byGroup[r.ID]; ok && r.Type == scimd.TypeGroup {
+				r.Members = ms
+			}
+		}
+	}
+	if len(users) > 0 {
+		byUser, err := tx.loadGroups(ctx, tenant, users)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			if gs, ok := byUser[r.ID]; ok && r.Type == scimd.TypeUser {
+				r.Groups = gs
+			}
+		}
+	}
+	return nil
+}
+
+// inChunk bounds the number of values in one IN list.
+const inChunk = 500
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// loadMembers loads the members of groups, in insertion order. With a nil
+// map it returns the members of the single group ids[0].
+func (tx *Tx) loadMembers(ctx context.Context, tenant string, ids []string, into map[string][]scimd.Member) ([]scimd.Member, error) {
+	type mrow struct {
+		seq   int64
+		group string
+		m     scimd.Member
+	}
+	var all []mrow
+	for chunk := range slices.Chunk(ids, inChunk) {
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, tenant)
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		// No ORDER BY: sorting in Go keeps the planner on the
+		// (tenant_id, group_id, member_id) index.
+		rows, err := tx.QueryContext(ctx, `SELECT seq, group_id, member_id, member_type, coalesce(display, '')
+			FROM memberships WHERE tenant_id = ? AND group_id IN (`+placeholders(len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: load members: %w", err)
+		}
+		for rows.Next() {
+			var r mrow
+			if err := rows.Scan(&r.seq, &r.group, &r.m.Value, &r.m.Type, &r.m.Display); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sqlite: load members: %w", err)
+			}
+			all = append(all, r)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: load members: %w", err)
+		}
+	}
+	slices.SortFunc(all, func(a, b mrow) int { return int(a.seq - b.seq) })
+	if into == nil {
+		out := make([]scimd.Member, 0, len(all))
+		for _, r := range all {
+			out = append(out, r.m)
+		}
+		return out, nil
+	}
+	for _, r := range all {
+		into[r.group] = append(into[r.group], r.m)
+	}
+	return nil, nil
+}
+
+// loadGroups loads the groups each user is a direct member of, in group
+// creation order.
+func (tx *Tx) loadGroups(ctx context.Context, tenant string, users []string) (map[string][]scimd.GroupRef, error) {
+	type grow struct {
+		seq  int64
+		user string
+		g    scimd.GroupRef
+	}
+	var all []grow
+	for chunk := range slices.Chunk(users, inChunk) {
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, tenant)
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT g.seq, m.member_id, g.id, coalesce(json_extract(g.doc, '$.displayName'), '')
+			FROM memberships m JOIN resources g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
+			WHERE m.tenant_id = ? AND m.member_id IN (`+placeholders(len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: load groups: %w", err)
+		}
+		for rows.Next() {
+			var r grow
+			if err := rows.Scan(&r.seq, &r.user, &r.g.Value, &r.g.Display); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sqlite: load groups: %w", err)
+			}
+			all = append(all, r)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: load groups: %w", err)
+		}
+	}
+	slices.SortFunc(all, func(a, b grow) int { return int(a.seq - b.seq) })
+	out := map[string][]scimd.GroupRef{}
+	for _, r := range all {
+		out[r.user] = append(out[r.user], r.g)
+	}
+	return out, nil
+}
+
+// listSQL builds the WHERE condition, arguments and ORDER BY of a list.
+func (db *DB) listSQL(tenant string, q *scimd.ListQuery) (where string, args []any, order string, err error) {
+	b := &sqlbuild.Builder{D: dialect, Tenant: tenant}
+	where = "r.tenant_id = " + b.Bind(tenant)
+	var cond string
+	if q.Type != "" {
+		rt, err := db.resourceType(q.Type)
+		if err != nil {
+			return "", nil, "", err
+		}
+		where += " AND r.type = " + b.Bind(rt.Name)
+		if cond, err = b.Where(rt, q.Filter); err != nil {
+			return "", nil, "", err
+		}
+		if order, err = b.OrderBy(rt, q.SortBy, q.SortDescending); err != nil {
+			return "", nil, "", err
+		}
+	} else {
+		types := db.reg.ResourceTypes()
+		if cond, err = b.WhereAny(types, q.Filter); err != nil {
+			return "", nil, "", err
+		}
+		if order, err = b.OrderByAny(types, q.SortBy, q.SortDescending); err != nil {
+			return "", nil, "", err
+		}
+	}
+	return where + " AND " + cond, b.Args, order, nil
+}
+
+// explainList returns the query plan of the page query of q.
+func (db *DB) explainList(ctx context.Context, tenant string, q *scimd.ListQuery) (string, error) {
+	where, args, order, err := db.listSQL(tenant, q)
+	if err != nil {
+		return "", err
+	}
+	args = append(args, max(q.Count, 1), max(q.StartIndex, 1)-1)
+	rows, err := db.reader.QueryContext(ctx, `EXPLAIN QUERY PLAN SELECT `+resourceCols+` FROM resources r WHERE `+where+
+		` ORDER BY `+order+` LIMIT ? OFFSET ?`, args...)
+	if err != nil {
+		return "", fmt.Errorf("sqlite: explain: %w", err)
+	}
+	defer rows.Close()
+	var out strings.Builder
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return "", fmt.Errorf("sqlite: explain: %w", err)
+		}
+		out.WriteString(detail + "\n")
+	}
+	return out.String(), rows.Err()
+}
+
+// List implements scimd.Store. The page comes from one query with LIMIT
+// and OFFSET in the filter's order; totalResults is derived from the page
+// when the page is short, and counted otherwise.
+func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*scimd.ListResult, error) {
+	if q == nil {
+		q = &scimd.ListQuery{}
+	}
+	where, args, order, err := db.listSQL(tenant, q)
+	if err != nil {
+		return nil, err
+	}
+	offset := max(q.StartIndex, 1) - 1
+	count := max(q.Count, 0)
+
+	tx, err := db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+
+	out := &scimd.ListResult{Resources: []*scimd.Resource{}}
+	total := -1
+	if count > 0 {
+		pageArgs := append(slices.Clip(args), count, offset)
+		rows, err := tx.QueryContext(ctx, `SELECT `+resourceCols+` FROM resources r WHERE `+where+
+			` ORDER BY `+order+` LIMIT ? OFFSET ?`, pageArgs...)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list: %w", err)
+		}
+		for rows.Next() {
+			rw, err := db.scanResource(rows)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sqlite: list: %w", err)
+			}
+			out.Resources = append(out.Resources, rw.res)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list: %w", err)
+		}
+		// A short, non-empty page (or an empty first page) gives the
+		// total without counting.
+		if n := len(out.Resources); n < count && (n > 0 || offset == 0) {
+			total = offset + n
+		}
+		if err := tx.load(ctx, tenant, out.Resources, q.ReadOptions); err != nil {
+			return nil, err
+		}
+	}
+	if total < 0 {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM resources r WHERE `+where, args...).Scan(&total); err != nil {
+			return nil, fmt.Errorf("sqlite: list: count: %w", err)
+		}
+	}
+	out.TotalResults = total
+	return out, nil
+}
+
+// maxUpdateTries bounds retries of an update that lost a version race.
+const maxUpdateTries = 10
+
+// Update implements scimd.Store.
+func (db *DB) Update(ctx context.Context, tenant, typ, id string, opt scimd.ReadOptions, fn scimd.UpdateFunc) (*scimd.Resource, error) {
+	rt, err := db.resourceType(typ)
+	if err != nil {
+		return nil, err
+	}
+	for try := 0; ; try++ {
+		r, retry, err := db.updateOnce(ctx, tenant, rt, id, opt, fn)
+		if !retry || try >= maxUpdateTries {
+			if retry {
+				return nil, fmt.Errorf("sqlite: update %s %s: too many concurrent updates", typ, id)
+			}
+			return r, err
+		}
+	}
+}
+
+// updateOnce runs one read-modify-write; retry reports a lost version race.
+func (db *DB) updateOnce(ctx context.Context, tenant string, rt *schema.ResourceType, id string,
+	opt scimd.ReadOptions, fn scimd.UpdateFunc) (_ *scimd.Resource, retry bool, _ error) {
+	tx, err := db.beginWrite(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	defer tx.Rollback()
+	rw, err := tx.findResource(ctx, tenant, rt.Name, id)
+	if err != nil {
+		return nil, false, err
+	}
+	r := rw.res
+	old, count := r.Meta, r.MemberCount
+	ops, err := fn(r)
+	if err != nil {
+		return nil, false, err
+	}
+	r.ID, r.Type, r.Meta, r.MemberCount = id, rt.Name, old, count
+	r.Members, r.Groups = nil, nil
+
+	delta := int64(0)
+	for _, op := range ops {
+		if rt.Name != scimd.TypeGroup {
+			return nil, false, scimd.BadRequest(scimd.ScimTypeInvalidValue, "a %s has no members", rt.Name)
+		}
+		d, err := tx.applyMemberOp(ctx, tenant, id, op)
+		if err != nil {
+			return nil, false, err
+		}
+		delta += d
+	}
+
+	schemas, doc, err := encodeDoc(r)
+	if err != nil {
+		return nil, false, err
+	}
+	x := extract(r)
+	res, err := tx.ExecContext(ctx, `UPDATE resources SET external_id = ?, name_lc = ?, display_lc = ?, active = ?,
+		last_modified = ?, version = version + 1, member_count = member_count + ?, schemas = ?, doc = ?
+		WHERE tenant_id = ? AND seq = ? AND version = ?`,
+		x.externalID, x.nameLC, x.displayLC, x.active, formatTime(tx.now), delta, schemas, doc,
+		tenant, rw.seq, old.Version)
+	if isUnique(err) {
+		return nil, false, conflict(rt.Name, r)
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("sqlite: update %s %s: %w", rt.Name, id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return nil, false, fmt.Errorf("sqlite: update %s %s: %w", rt.Name, id, err)
+	} else if n == 0 {
+		return nil, true, nil // changed since read: run fn again
+	}
+	if err := tx.writeValueIndex(ctx, tenant, rw.seq, x, true); err != nil {
+		return nil, false, err
+	}
+	r.Meta.Version = old.Version + 1
+	r.Meta.LastModified = tx.now
+	r.MemberCount += int(delta)
+	if err := tx.load(ctx, tenant, []*scimd.Resource{r}, opt); err != nil {
+		return nil, false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, false, fmt.Errorf("sqlite: update %s %s: commit: %w", rt.Name, id, err)
+	}
+	return r, false, nil
+}
+
+// applyMemberOp applies one membership change and returns the change in
+// member count.
+func (tx *Tx) applyMemberOp(ctx context.Context, tenant, group string, op scimd.MemberOp) (int64, error) {
+	switch op.Kind {
+	case scimd.MemberAdd:
+		return tx.addMembers(ctx, tenant, group, op.Members)
+	case scimd.MemberRemove:
+		n, err := tx.removeMembers(ctx, tenant, group, op.Members)
+		return -n, err
+	case scimd.MemberRemoveAll:
+		res, err := tx.ExecContext(ctx, `DELETE FROM memberships WHERE tenant_id = ? AND group_id = ?`, tenant, group)
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: remove all members: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: remove all members: %w", err)
+		}
+		return -n, nil
+	case scimd.MemberRemoveWhere:
+		if op.Filter == nil {
+			return 0, scimd.BadRequest(scimd.ScimTypeInvalidFilter, "member filter is missing")
+		}
+		b := &sqlbuild.Builder{D: dialect, Tenant: tenant}
+		head := "DELETE FROM memberships AS m WHERE m.tenant_id = " + b.Bind(tenant) + " AND m.group_id = " + b.Bind(group)
+		cond, err := b.MemberWhere(op.Filter)
+		if err != nil {
+			return 0, err
+		}
+		res, err := tx.ExecContext(ctx, head+" AND "+cond, b.Args...)
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: remove members by filter: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: remove members by filter: %w", err)
+		}
+		return -n, nil
+	}
+	return 0, fmt.Errorf("sqlite: unknown member op kind %d", op.Kind)
+}
+
+// Delete implements scimd.Store.
+func (db *DB) Delete(ctx context.Context, tenant, typ, id string, check func(*scimd.Resource) error) error {
+	tx, err := db.beginWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	rw, err := tx.findResource(ctx, tenant, typ, id)
+	if err != nil {
+		return err
+	}
+	if check != nil {
+		if err := check(rw.res); err != nil {
+			return err
+		}
+	}
+	now := formatTime(tx.now)
+	// Groups this resource is a member of lose a member: a change to them.
+	if _, err := tx.ExecContext(ctx, `UPDATE resources SET member_count = member_count - 1, version = version + 1, last_modified = ?
+		WHERE tenant_id = ? AND id IN (SELECT group_id FROM memberships WHERE tenant_id = ? AND member_id = ?)`,
+		now, tenant, tenant, id); err != nil {
+		return fmt.Errorf("sqlite: delete %s %s: update groups: %w", typ, id, err)
+	}
+	for _, q := range []string{
+		`DELETE FROM memberships WHERE tenant_id = ? AND member_id = ?`,
+		`DELETE FROM memberships WHERE tenant_id = ? AND group_id = ?`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, tenant, id); err != nil {
+			return fmt.Errorf("sqlite: delete %s %s: memberships: %w", typ, id, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM value_index WHERE tenant_id = ? AND res_seq = ?`, tenant, rw.seq); err != nil {
+		return fmt.Errorf("sqlite: delete %s %s: value index: %w", typ, id, err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM resources WHERE tenant_id = ? AND seq = ?`, tenant, rw.seq); err != nil {
+		return fmt.Errorf("sqlite: delete %s %s: %w", typ, id, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: delete %s %s: commit: %w", typ, id, err)
+	}
+	return nil
+}

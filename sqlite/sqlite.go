@@ -1,0 +1,344 @@
+// Package sqlite implements scimd.Store, scimd.TenantStore and
+// scimd.TokenStore on an embedded SQLite database (modernc.org/sqlite, no
+// cgo).
+//
+// A file database runs in WAL mode with synchronous=NORMAL, foreign keys on
+// and a busy timeout. Writes go through one writer connection in BEGIN
+// IMMEDIATE transactions; reads use a pool of reader connections, which WAL
+// lets run beside the writer. ":memory:" opens a private in-memory database
+// on a single connection shared by reads and writes.
+//
+// Migrations are embedded (migrations/NNNN_name.sql), applied on Open, each
+// in its own transaction, and recorded in schema_migrations.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	sqlite3 "modernc.org/sqlite"
+
+	"github.com/scimd/scimd"
+	"github.com/scimd/scimd/internal/sqlbuild"
+	"github.com/scimd/scimd/schema"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// foldFunc is the SQL function folding case as sqlbuild.Fold does
+// (SQLite's lower() folds ASCII only).
+const foldFunc = "scimd_fold"
+
+func init() {
+	sqlite3.MustRegisterDeterministicScalarFunction(foldFunc, 1,
+		func(_ *sqlite3.FunctionContext, args []driver.Value) (driver.Value, error) {
+			switch v := args[0].(type) {
+			case string:
+				return sqlbuild.Fold(v), nil
+			case []byte:
+				return sqlbuild.Fold(string(v)), nil
+			default:
+				return v, nil
+			}
+		})
+}
+
+// dialect is the SQL dialect the store compiles filters for.
+var dialect = sqlbuild.SQLite{FoldFunc: foldFunc}
+
+// Interface checks.
+var (
+	_ scimd.Store       = (*DB)(nil)
+	_ scimd.TenantStore = (*DB)(nil)
+	_ scimd.TokenStore  = (*DB)(nil)
+)
+
+// DB is a scimd store on one SQLite database.
+type DB struct {
+	// Now returns the current time; it is read once per transaction.
+	Now func() time.Time
+
+	path    string
+	reg     *schema.Registry
+	writer  *sql.DB // one connection, BEGIN IMMEDIATE
+	reader  *sql.DB // pool; the writer itself for ":memory:"
+	readers int
+	sync    string
+	busy    time.Duration
+}
+
+// Option configures Open.
+type Option func(*DB)
+
+// WithClock sets the clock (default time.Now).
+func WithClock(now func() time.Time) Option { return func(db *DB) { db.Now = now } }
+
+// WithReaders sets the size of the reader pool (default max(4, GOMAXPROCS)).
+func WithReaders(n int) Option {
+	return func(db *DB) {
+		if n > 0 {
+			db.readers = n
+		}
+	}
+}
+
+// WithSynchronous sets PRAGMA synchronous: "NORMAL" (default; a commit
+// survives a process crash but the last commits may be lost on power loss)
+// or "FULL" (a commit survives power loss, at the price of an fsync per
+// commit).
+func WithSynchronous(mode string) Option { return func(db *DB) { db.sync = strings.ToUpper(mode) } }
+
+// WithBusyTimeout sets how long a connection waits for a lock held by
+// another process (default 5s).
+func WithBusyTimeout(d time.Duration) Option { return func(db *DB) { db.busy = d } }
+
+// Open opens (creating if needed) the database at path, or a private
+// in-memory database for ":memory:", and applies pending migrations. reg
+// gives the resource types served.
+func Open(ctx context.Context, path string, reg *schema.Registry, opts ...Option) (*DB, error) {
+	if reg == nil {
+		return nil, errors.New("sqlite: open: nil schema registry")
+	}
+	db := &DB{Now: time.Now, path: path, reg: reg, readers: max(4, runtime.GOMAXPROCS(0)), sync: "NORMAL", busy: 5 * time.Second}
+	for _, o := range opts {
+		o(db)
+	}
+	switch db.sync {
+	case "NORMAL", "FULL", "EXTRA", "OFF":
+	default:
+		return nil, fmt.Errorf("sqlite: open: unknown synchronous mode %q", db.sync)
+	}
+	if err := db.open(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func (db *DB) dsn(txlock string, extra ...string) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", db.busy.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "case_sensitive_like(1)")
+	q.Add("_txlock", txlock)
+	name := "file::memory:"
+	if db.path != ":memory:" {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous("+db.sync+")")
+		name = "file:" + (&url.URL{Path: db.path}).EscapedPath()
+	}
+	for _, p := range extra {
+		q.Add("_pragma", p)
+	}
+	return name + "?" + q.Encode()
+}
+
+func (db *DB) open() error {
+	if db.path == "" {
+		return errors.New("sqlite: open: empty path")
+	}
+	w, err := sql.Open("sqlite", db.dsn("immediate"))
+	if err != nil {
+		return fmt.Errorf("sqlite: open writer: %w", err)
+	}
+	db.writer = w
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if db.path == ":memory:" {
+		// Every connection to ":memory:" is a database of its own: use
+		// the single writer connection for reads too.
+		db.reader = w
+	} else {
+		// Make sure the file exists and is in WAL mode before readers
+		// (query_only) connect.
+		if err := w.Ping(); err != nil {
+			return fmt.Errorf("sqlite: open %s: %w", db.path, err)
+		}
+		r, err := sql.Open("sqlite", db.dsn("deferred", "query_only(1)"))
+		if err != nil {
+			return fmt.Errorf("sqlite: open readers: %w", err)
+		}
+		r.SetMaxOpenConns(db.readers)
+		r.SetMaxIdleConns(db.readers)
+		r.SetConnMaxLifetime(0)
+		r.SetConnMaxIdleTime(0)
+		db.reader = r
+	}
+	if err := w.Ping(); err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", db.path, err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	var errs []error
+	if db.reader != nil && db.reader != db.writer {
+		errs = append(errs, db.reader.Close())
+	}
+	if db.writer != nil {
+		// Let SQLite fold the WAL back and update planner statistics.
+		if db.path != ":memory:" {
+			_, _ = db.writer.Exec("PRAGMA optimize")
+		}
+		errs = append(errs, db.writer.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sqlite: close: %w", err)
+	}
+	return nil
+}
+
+// migrate applies the embedded migrations not yet recorded.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.writer.ExecContext(ctx,
+		`CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("sqlite: create schema_migrations: %w", err)
+	}
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("sqlite: list migrations: %w", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := db.migrateFile(ctx, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (db *DB) migrateFile(ctx context.Context, name string) error {
+	tx, err := db.beginWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	base := strings.TrimPrefix(name, "migrations/")
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, base).Scan(&n); err != nil {
+		return fmt.Errorf("sqlite: migration %s: %w", base, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	text, err := fs.ReadFile(migrationFS, name)
+	if err != nil {
+		return fmt.Errorf("sqlite: migration %s: %w", base, err)
+	}
+	if _, err := tx.ExecContext(ctx, string(text)); err != nil {
+		return fmt.Errorf("sqlite: migration %s: %w", base, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied) VALUES (?, ?)`,
+		base, sqlbuild.FormatTime(tx.now)); err != nil {
+		return fmt.Errorf("sqlite: record migration %s: %w", base, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: migration %s: commit: %w", base, err)
+	}
+	return nil
+}
+
+// Migrations returns the names of the applied migrations, in order.
+func (db *DB) Migrations(ctx context.Context) ([]string, error) {
+	rows, err := db.reader.QueryContext(ctx, `SELECT name FROM schema_migrations ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list migrations: %w", err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("sqlite: list migrations: %w", err)
+		}
+		names = append(names, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list migrations: %w", err)
+	}
+	return names, nil
+}
+
+// Tx is a transaction with the time it started: every timestamp written in
+// it is now.
+type Tx struct {
+	*sql.Tx
+	db  *DB
+	now time.Time
+}
+
+// beginWrite starts a write transaction (BEGIN IMMEDIATE on the writer).
+func (db *DB) beginWrite(ctx context.Context) (*Tx, error) {
+	tx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: begin write: %w", err)
+	}
+	return &Tx{Tx: tx, db: db, now: db.Now().UTC()}, nil
+}
+
+// beginRead starts a read transaction on a reader: one consistent snapshot.
+func (db *DB) beginRead(ctx context.Context) (*Tx, error) {
+	tx, err := db.reader.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: begin read: %w", err)
+	}
+	return &Tx{Tx: tx, db: db, now: db.Now().UTC()}, nil
+}
+
+// SQLite extended result codes the store translates.
+const (
+	codeConstraintUnique     = 2067 // SQLITE_CONSTRAINT_UNIQUE
+	codeConstraintPrimaryKey = 1555 // SQLITE_CONSTRAINT_PRIMARYKEY
+)
+
+// isUnique reports whether err is a unique or primary key violation,
+// judged by the driver's extended result code.
+func isUnique(err error) bool {
+	var se *sqlite3.Error
+	if errors.As(err, &se) {
+		return se.Code() == codeConstraintUnique || se.Code() == codeConstraintPrimaryKey
+	}
+	return false
+}
+
+func formatTime(t time.Time) string { return sqlbuild.FormatTime(t) }
+
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("sqlite: bad stored time %q: %w", s, err)
+	}
+	return t.UTC(), nil
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return formatTime(t)
+}
+
+func parseNullTime(s sql.NullString) (time.Time, error) {
+	if !s.Valid || s.String == "" {
+		return time.Time{}, nil
+	}
+	return parseTime(s.String)
+}

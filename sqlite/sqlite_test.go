@@ -1,0 +1,78 @@
+package sqlite_test
+
+import (
+	"context"
+	"flag"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/scimd/scimd"
+	"github.com/scimd/scimd/schema"
+	"github.com/scimd/scimd/sqlite"
+	"github.com/scimd/scimd/storetest"
+)
+
+var dump = flag.Bool("dump", false, "keep test databases as files in the test's temp directory (printed)")
+
+// MustOpenDB opens a fresh database: in memory, or with -dump a file.
+func MustOpenDB(tb testing.TB, reg *schema.Registry, opts ...sqlite.Option) *sqlite.DB {
+	tb.Helper()
+	if reg == nil {
+		reg = schema.DefaultRegistry()
+	}
+	path := ":memory:"
+	if *dump {
+		path = filepath.Join(tb.TempDir(), "scimd.db")
+		tb.Logf("database: %s", path)
+	}
+	db, err := sqlite.Open(context.Background(), path, reg, opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return db
+}
+
+// MustOpenFileDB opens a fresh WAL database file in a temp directory.
+func MustOpenFileDB(tb testing.TB, opts ...sqlite.Option) *sqlite.DB {
+	tb.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "scimd.db"), schema.DefaultRegistry(), opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) scimd.Store { return MustOpenDB(t, nil) })
+}
+
+func TestStoreFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	storetest.Run(t, func(t *testing.T) scimd.Store { return MustOpenFileDB(t) })
+}
+
+func TestConcurrency(t *testing.T) {
+	storetest.RunConcurrency(t, func(t *testing.T) scimd.Store { return MustOpenFileDB(t) })
+}
+
+func TestExtensions(t *testing.T) {
+	storetest.RunExtensions(t, func(t *testing.T, reg *schema.Registry) scimd.Store { return MustOpenDB(t, reg) })
+}
+
+// fixedClock returns a clock that advances by step on every call.
+func fixedClock(start time.Time, step time.Duration) func() time.Time {
+	t := start
+	return func() time.Time {
+		t = t.Add(step)
+		return t
+	}
+}
