@@ -139,7 +139,7 @@ func userSchema() *Schema {
 				attr("primary", Boolean, "Whether this is the preferred address; at most one value may be primary."),
 			)),
 			attr("groups", Complex, "The groups the user belongs to, maintained by the service provider from group membership.", multi, subs(
-				str("value", "The id of the group."),
+				str("value", "The id of the group.", caseExact),
 				attr("$ref", Reference, "The URI of the group.", refTypes("User", "Group")),
 				str("display", "The displayName of the group."),
 				str("type", "How the membership was derived.", canonical("direct", "indirect")),
@@ -184,7 +184,7 @@ func groupSchema() *Schema {
 			attr("displayName", String, "A human-readable name for the group. Unique per tenant, compared case-insensitively.",
 				required, uniqueServer),
 			attr("members", Complex, "The members of the group.", multi, subs(
-				attr("value", String, "The id of the member resource.", immutable, required),
+				attr("value", String, "The id of the member resource.", immutable, required, caseExact),
 				attr("$ref", Reference, "The URI of the member resource.", immutable, refTypes("User", "Group")),
 				attr("type", String, "The type of the member resource.", immutable, canonical("User", "Group")),
 				attr("display", String, "A human-readable name of the member."),
