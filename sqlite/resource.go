@@ -789,7 +789,11 @@ func (tx *Tx) applyMemberOp(ctx context.Context, tenant, group string, op scimd.
 		}
 		b := &sqlbuild.Builder{D: dialect, Tenant: tenant}
 		head := "DELETE FROM memberships AS m WHERE m.tenant_id = " + b.Bind(tenant) + " AND m.group_id = " + b.Bind(group)
-		cond, err := b.MemberWhere(op.Filter)
+		var members *schema.Attribute
+		if rt := tx.db.reg.ResourceType(scimd.TypeGroup); rt != nil {
+			members = rt.Schema.Attr("members")
+		}
+		cond, err := b.MemberWhere(members, op.Filter)
 		if err != nil {
 			return 0, err
 		}

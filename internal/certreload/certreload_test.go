@@ -165,12 +165,20 @@ func serve(tb testing.TB, r *certreload.Reloader) string {
 // server presented. It does not verify it: the caller compares it.
 func peer(tb testing.TB, addr string) *x509.Certificate {
 	tb.Helper()
-	conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	cert, err := dialPeer(addr)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return cert
+}
+
+func dialPeer(addr string) (*x509.Certificate, error) {
+	conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		return nil, err
+	}
 	defer conn.Close()
-	return conn.ConnectionState().PeerCertificates[0]
+	return conn.ConnectionState().PeerCertificates[0], nil
 }
 
 func checkPeer(tb testing.TB, addr string, want pair) {
@@ -415,7 +423,11 @@ func TestReloader(t *testing.T) {
 		for range 4 {
 			wg.Go(func() {
 				for range 20 {
-					got := peer(t, addr)
+					got, err := dialPeer(addr)
+					if err != nil {
+						t.Error(err)
+						return
+					}
 					if !got.Equal(pairs[0].leaf) && !got.Equal(pairs[1].leaf) && !got.Equal(pairs[2].leaf) {
 						t.Error("server presented an unknown certificate")
 					}
@@ -462,6 +474,8 @@ func TestReloader_TLSVersions(t *testing.T) {
 			} else if err == nil {
 				conn.Close()
 				t.Fatal("handshake succeeded; want refused")
+			} else if !strings.Contains(err.Error(), "protocol version") {
+				t.Fatalf("handshake error %q; want the server's protocol version alert", err)
 			}
 		})
 	}

@@ -125,3 +125,24 @@ func TestNewFailures_Invalid(t *testing.T) {
 		}()
 	}
 }
+
+// BenchmarkBlocked measures the check made before authenticating every
+// request, for addresses with and without a record.
+func BenchmarkBlocked(b *testing.B) {
+	f := ratelimit.NewFailures(5, time.Minute, time.Minute)
+	keys := make([]string, 1024)
+	for i := range keys {
+		keys[i] = "192.0.2." + strconv.Itoa(i)
+		if i%2 == 0 {
+			f.Fail(keys[i], t0)
+		}
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			f.Blocked(keys[i&1023], t0)
+			i++
+		}
+	})
+}

@@ -111,10 +111,17 @@ func unknownAttr(err error) bool { return errors.Is(err, errUnknown) }
 
 // MemberWhere compiles e, a filter over the sub-attributes of Group.members
 // ("value", "type", "display"), into a boolean SQL expression over
-// "memberships m" (as used by MemberRemoveWhere).
-func (b *Builder) MemberWhere(e filter.Expr) (string, error) {
+// "memberships m" (as used by MemberRemoveWhere). members is the Group's
+// members attribute, whose sub-attributes say what is caseExact; nil means
+// RFC 7643 defaults with ids compared exactly.
+func (b *Builder) MemberWhere(members *schema.Attribute, e filter.Expr) (string, error) {
 	c := &compiler{b: b}
-	return c.expr(e, c.memberField)
+	return c.expr(e, func(p filter.AttrPath) (field, error) {
+		if p.URN != "" || p.Sub != "" {
+			return nil, invalid("unknown member attribute %q", p.String())
+		}
+		return memberScalar(members, p.Name)
+	})
 }
 
 // field is how the compiler reaches the value(s) a filter path names.
@@ -264,9 +271,9 @@ func (c *compiler) resourceField(p filter.AttrPath) (field, error) {
 		return valueIndex{attr: "emails", col: "v.value_lc", name: name}, nil
 	case c.core(res, scimd.TypeGroup, "members"):
 		if sub == nil {
-			return memberPresence{name: name}, nil
+			return memberPresence{attr: a, name: name}, nil
 		}
-		s, err := memberScalar(sub.Name, "m")
+		s, err := memberScalar(a, sub.Name)
 		if err != nil {
 			return nil, err
 		}
@@ -277,7 +284,7 @@ func (c *compiler) resourceField(p filter.AttrPath) (field, error) {
 		}
 		switch strings.ToLower(sub.Name) {
 		case "value":
-			return groupsOf{sub: scalar{expr: "m.group_id", typ: schema.String, caseExact: true, name: name}}, nil
+			return groupsOf{sub: scalar{expr: "m.group_id", typ: schema.String, caseExact: sub.CaseExact, folded: !sub.CaseExact, name: name}}, nil
 		case "display":
 			return groupsOf{join: true, sub: scalar{expr: "g.name_lc", typ: schema.String, folded: true, name: name}}, nil
 		}
@@ -298,26 +305,27 @@ func emailCol(sub *schema.Attribute) string {
 	return "v.value_lc"
 }
 
-// memberScalar maps a sub-attribute of members to a column of memberships
-// (alias m).
-func memberScalar(name, alias string) (scalar, error) {
+// memberScalar maps a sub-attribute of members (attribute a, may be nil)
+// to a column of memberships (alias m).
+func memberScalar(a *schema.Attribute, name string) (scalar, error) {
+	exact := func(sub string, def bool) bool {
+		if a != nil && a.Sub(sub) != nil {
+			return a.Sub(sub).CaseExact
+		}
+		return def
+	}
 	switch strings.ToLower(name) {
 	case "value":
-		return scalar{expr: alias + ".member_id", typ: schema.String, caseExact: true, name: "members.value"}, nil
+		// Ids are server-issued lower-case UUIDs, so the column is its
+		// own folded form whatever value's caseExact says.
+		ce := exact("value", true)
+		return scalar{expr: "m.member_id", typ: schema.String, caseExact: ce, folded: !ce, name: "members.value"}, nil
 	case "type":
-		return scalar{expr: alias + ".member_type", typ: schema.String, name: "members.type"}, nil
+		return scalar{expr: "m.member_type", typ: schema.String, caseExact: exact("type", false), name: "members.type"}, nil
 	case "display":
-		return scalar{expr: alias + ".display", typ: schema.String, name: "members.display"}, nil
+		return scalar{expr: "m.display", typ: schema.String, caseExact: exact("display", false), name: "members.display"}, nil
 	}
 	return scalar{}, invalid("filtering on members.%s is not supported", name)
-}
-
-// memberField is the scope of MemberRemoveWhere filters.
-func (c *compiler) memberField(p filter.AttrPath) (field, error) {
-	if p.URN != "" || p.Sub != "" {
-		return nil, invalid("unknown member attribute %q", p.String())
-	}
-	return memberScalar(p.Name, "m")
 }
 
 // jsonField maps an attribute held in the JSON document.
@@ -381,7 +389,7 @@ func (c *compiler) valuePath(v *filter.ValuePath, scope fieldFunc) (string, erro
 			if p.URN != "" || p.Sub != "" {
 				return nil, invalid("unknown member attribute %q", p.String())
 			}
-			s, err := memberScalar(p.Name, "m")
+			s, err := memberScalar(a, p.Name)
 			if err != nil {
 				return nil, err
 			}
@@ -547,7 +555,8 @@ func (s scalar) compile(c *compiler, op filter.Op, v any) (string, error) {
 		if !ok {
 			return "", invalid("%s is a dateTime; compared with %s", s.name, filter.FormatValue(v))
 		}
-		t, err := time.Parse(time.RFC3339Nano, str)
+		// RFC 3339 §5.6 allows lower-case "t" and "z".
+		t, err := time.Parse(time.RFC3339Nano, strings.ToUpper(str))
 		if err != nil {
 			return "", invalid("%s is a dateTime; %q is not an RFC 3339 date-time", s.name, str)
 		}
@@ -762,7 +771,10 @@ func (f membership) compile(c *compiler, op filter.Op, v any) (string, error) {
 }
 
 // memberPresence is "members pr" on a Group.
-type memberPresence struct{ name string }
+type memberPresence struct {
+	attr *schema.Attribute
+	name string
+}
 
 func (f memberPresence) compile(c *compiler, op filter.Op, v any) (string, error) {
 	switch {
@@ -772,7 +784,7 @@ func (f memberPresence) compile(c *compiler, op filter.Op, v any) (string, error
 		return "r.member_count = 0", nil
 	}
 	// "members eq x" means members.value eq x.
-	s, _ := memberScalar("value", "m")
+	s, _ := memberScalar(f.attr, "value")
 	return membership{sub: s}.compile(c, op, v)
 }
 
@@ -821,5 +833,5 @@ func (f groupsPresence) compile(c *compiler, op filter.Op, v any) (string, error
 	case op == filter.OpEq && v == nil:
 		return "NOT " + exists(), nil
 	}
-	return groupsOf{sub: scalar{expr: "m.group_id", typ: schema.String, caseExact: true, name: f.name}}.compile(c, op, v)
+	return groupsOf{sub: scalar{expr: "m.group_id", typ: schema.String, folded: true, name: f.name}}.compile(c, op, v)
 }

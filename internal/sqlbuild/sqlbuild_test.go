@@ -89,7 +89,7 @@ func compile(t testing.TB, d sqlbuild.Dialect, reg *schema.Registry, c string) (
 	case "":
 		s, err = b.WhereAny(reg.ResourceTypes(), e)
 	case "Member":
-		s, err = b.MemberWhere(e)
+		s, err = b.MemberWhere(reg.ResourceType(scimd.TypeGroup).Schema.Attr("members"), e)
 	default:
 		s, err = b.Where(reg.ResourceType(typ), e)
 	}
@@ -208,7 +208,7 @@ func FuzzCompile(f *testing.F) {
 				}
 			}
 			b := &sqlbuild.Builder{D: d, Tenant: "t"}
-			if _, err := b.MemberWhere(e); err != nil {
+			if _, err := b.MemberWhere(nil, e); err != nil {
 				if _, ok := scimd.AsError(err); !ok {
 					t.Fatalf("%q: member filter error is not a *scimd.Error: %v", src, err)
 				}
