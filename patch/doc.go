@@ -30,8 +30,10 @@
 //     legacy member removal, applied to every attribute); a listed object
 //     matches when the sub-attributes it names are equal.
 //   - Value paths (emails[type eq "work"], optionally followed by
-//     ".value"): add and replace set the sub-attribute on, or merge the
-//     value into, every matching value; remove deletes the matching values
+//     ".value"): add and replace set the sub-attribute on every matching
+//     value; without a sub-attribute, add merges the value into every
+//     matching value and replace replaces them whole (RFC 7644 §3.5.2.3);
+//     remove deletes the matching values
 //     or their sub-attribute, succeeding when nothing matches. When nothing
 //     matches an add or replace and the filter is a conjunction of "eq"
 //     comparisons, a value is created from those comparisons (Entra's

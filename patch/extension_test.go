@@ -103,7 +103,7 @@ func TestApplyRepeatable(t *testing.T) {
 		{"op":"Add","path":"addresses[type eq \"work\"].locality","value":"Lisboa"},
 		{"op":"Add","path":"addresses[type eq \"work\"].region","value":"Lisboa"},
 		{"op":"add","path":"emails","value":{"value":"x@y.test","primary":true}},
-		{"op":"replace","path":"emails[value eq \"x@y.test\"]","value":{"type":"other"}},
+		{"op":"replace","path":"emails[value eq \"x@y.test\"]","value":{"value":"x@y.test","primary":true,"type":"other"}},
 		{"op":"add","value":{"name":{"middleName":"M"},"name.givenName":"Anna"}}`)))
 	if err != nil {
 		t.Fatal(err)

@@ -211,6 +211,7 @@ func (a *applier) valuePath(kind string, t target, value any) error {
 		list = []any{m}
 	}
 	var matched []int
+	created := false // the value was created from the filter (create-on-absent)
 	for i, e := range list {
 		ok, err := schema.MatchValue(t.attr, t.f, e)
 		if err != nil {
@@ -267,6 +268,7 @@ func (a *applier) valuePath(kind string, t target, value any) error {
 		}
 		list = append(list, elem)
 		matched = []int{len(list) - 1}
+		created = true
 	}
 	for _, i := range matched {
 		m, ok := list[i].(map[string]any)
@@ -286,6 +288,11 @@ func (a *applier) valuePath(kind string, t target, value any) error {
 			src, ok := v.(map[string]any)
 			if !ok {
 				return scimd.BadRequest(scimd.ScimTypeInvalidValue, "attribute %q needs an object value", pathName(t))
+			}
+			if kind == OpReplace && !created {
+				// RFC 7644 §3.5.2.3: the matching values are replaced whole.
+				m = map[string]any{}
+				list[i] = m
 			}
 			err = mergeInto(t, m, src)
 		}
