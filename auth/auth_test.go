@@ -142,3 +142,11 @@ func TestPassword(t *testing.T) {
 		t.Error("CheckPassword accepted a non-argon2id hash")
 	}
 }
+
+func BenchmarkHashPassword(b *testing.B) {
+	for b.Loop() {
+		if _, err := auth.HashPassword("Tq9v2mLa"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
