@@ -53,12 +53,41 @@ type ReadOptions struct {
 }
 
 // ListQuery selects, orders and pages resources of one type.
+//
+// Two paging styles exist. Index paging (RFC 7644 §3.4.2.4, the default)
+// uses StartIndex and Count. Cursor paging (RFC 9865) is selected by
+// UseCursor: StartIndex is then ignored, Cursor "" asks for the first page
+// and any other Cursor must be a NextCursor or PreviousCursor that an
+// earlier ListResult of the same query returned.
+//
+// Contract for cursor paging, every backend:
+//   - A cursor is opaque to clients, URL-safe, and bound to the query: the
+//     tenant, Type, Filter, SortBy and SortDescending (Count may change from
+//     page to page). A cursor of another query, or one that is malformed or
+//     altered, fails with BadRequest invalidCursor; a backend whose cursors
+//     expire fails with BadRequest expiredCursor. EncodeCursor and
+//     DecodeCursor implement this for any backend whose position in a list
+//     is (sort key, creation sequence); see PageKey.
+//   - A cursor names a position, not a page number: the next page holds the
+//     matching resources after the last one served, in the query's order,
+//     as they are when the next page is read. Paging on never repeats a
+//     resource and never skips one that existed, unchanged in its sort key,
+//     for the whole walk, whatever was created or deleted meanwhile.
+//   - NextCursor is set on every page but the last ("" there); a page that
+//     was fetched with Count 0 has neither cursor. PreviousCursor is
+//     optional and never set on the first page.
+//
+// Index paging must not cost O(StartIndex): a backend should continue a
+// sequential walk (startIndex = previous startIndex + previous page size)
+// from the previous page's last position rather than skip rows; see
+// sqlite's List for one way.
 type ListQuery struct {
 	Type   string      // resource type name; "" searches every type
 	Filter filter.Expr // nil matches everything
 
 	// SortBy orders results by a singular attribute; nil means the store's
 	// stable default order (creation order). SortDescending reverses it.
+	// Ties are broken by creation order (ascending, in both directions).
 	SortBy         *filter.AttrPath
 	SortDescending bool
 
@@ -67,11 +96,22 @@ type ListQuery struct {
 	StartIndex int
 	Count      int
 
+	// UseCursor selects cursor paging; Cursor is "" for the first page.
+	UseCursor bool
+	Cursor    string
+
 	ReadOptions
 }
 
 // ListResult is one page of a list.
 type ListResult struct {
+	// TotalResults is the number of resources matching the query. -1 means
+	// unknown; a store may answer -1 only to a cursor query (UseCursor).
 	TotalResults int
 	Resources    []*Resource
+
+	// Cursor queries only: the cursors of the next and previous pages, ""
+	// when there is none (see ListQuery).
+	NextCursor     string
+	PreviousCursor string
 }

@@ -2,6 +2,8 @@ package scimd
 
 import (
 	"context"
+	"net"
+	"strings"
 	"time"
 )
 
@@ -12,6 +14,30 @@ type Tenant struct {
 	Name     string // unique, human-chosen (e.g. "acme")
 	Disabled bool
 	Created  time.Time
+	// Hosts are the host names that address the tenant (e.g.
+	// "acme.scim.example.com"), in canonical form (see CanonicalHost). A
+	// host belongs to at most one tenant.
+	Hosts []string
+}
+
+// CanonicalHost returns host as tenants store and match it: without a port
+// or a trailing dot, lower-cased. IPv6 literals lose their brackets.
+func CanonicalHost(host string) string {
+	host = strings.TrimSpace(host)
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	return strings.ToLower(strings.TrimSuffix(host, "."))
+}
+
+// Principal is who a request was authenticated as: a tenant and the
+// credential that proved it.
+type Principal struct {
+	Tenant     string // tenant id
+	Credential string // credential id (never a secret), "" if unknown
+	Kind       string // credential kind: "bearer", "basic", "oauth", …
 }
 
 // Token is a bearer credential. Only a hash of its secret is stored.
@@ -28,12 +54,27 @@ type Token struct {
 
 // TenantStore keeps tenants.
 //
-// Errors: NotFound for a missing tenant, Conflict for a duplicate name.
+// Errors: NotFound for a missing tenant, Conflict for a duplicate name or a
+// host that another tenant already has.
 type TenantStore interface {
+	// CreateTenant stores t, with its Hosts (canonicalised).
 	CreateTenant(ctx context.Context, t *Tenant) error
 	Tenant(ctx context.Context, id string) (*Tenant, error)
 	TenantByName(ctx context.Context, name string) (*Tenant, error)
+	// TenantByHost returns the tenant one of whose Hosts is host, compared
+	// after CanonicalHost (so case and port do not matter).
+	TenantByHost(ctx context.Context, host string) (*Tenant, error)
+	// Tenants returns every tenant, by name.
 	Tenants(ctx context.Context) ([]*Tenant, error)
+	// UpdateTenant runs fn on the tenant with the given id inside a
+	// transaction and stores what fn left in Name, Disabled and Hosts
+	// (ID and Created cannot change). An error from fn aborts the update
+	// and is returned as is. It returns the updated tenant.
+	UpdateTenant(ctx context.Context, id string, fn func(*Tenant) error) (*Tenant, error)
+	// DeleteTenant deletes the tenant and, in the same transaction, all of
+	// its data: resources, memberships, indexes, tokens and every other
+	// credential.
+	DeleteTenant(ctx context.Context, id string) error
 }
 
 // TokenStore keeps bearer tokens.

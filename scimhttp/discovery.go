@@ -35,6 +35,7 @@ type serviceProviderConfig struct {
 		DefaultPaginationMethod string `json:"defaultPaginationMethod"`
 		DefaultPageSize         int    `json:"defaultPageSize"`
 		MaxPageSize             int    `json:"maxPageSize"`
+		CursorTimeout           int    `json:"cursorTimeout"`
 	} `json:"pagination"`
 	AuthenticationSchemes []authScheme  `json:"authenticationSchemes"`
 	Meta                  discoveryMeta `json:"meta"`
@@ -53,6 +54,11 @@ type discoveryMeta struct {
 	Location     string `json:"location"`
 }
 
+// cursorTimeout is the advertised minimum life of a cursor, in seconds.
+// Cursors name a position in the list, not server state, so they do not
+// expire at all; the advertisement is what clients may rely on.
+const cursorTimeout = 3600
+
 // handleServiceProviderConfig serves GET /ServiceProviderConfig (RFC 7643
 // §5), describing what this handler actually does.
 func (h *Handler) handleServiceProviderConfig(w http.ResponseWriter, r *http.Request) {
@@ -65,8 +71,12 @@ func (h *Handler) handleServiceProviderConfig(w http.ResponseWriter, r *http.Req
 	c.ChangePassword.Supported = true
 	c.Sort.Supported = true
 	c.ETag.Supported = true
+	// Both paging styles (RFC 9865 §4); index stays the default, as every
+	// IdP pages by startIndex.
+	c.Pagination.Cursor = true
 	c.Pagination.Index = true
 	c.Pagination.DefaultPaginationMethod = "index"
+	c.Pagination.CursorTimeout = cursorTimeout
 	c.Pagination.DefaultPageSize = h.cfg.DefaultPageSize
 	c.Pagination.MaxPageSize = h.cfg.MaxPageSize
 	c.AuthenticationSchemes = []authScheme{{
@@ -82,9 +92,10 @@ func (h *Handler) handleServiceProviderConfig(w http.ResponseWriter, r *http.Req
 
 // discoveryList writes a ListResponse holding every element.
 func (h *Handler) discoveryList(w http.ResponseWriter, r *http.Request, items []json.RawMessage) {
+	total := len(items)
 	h.writeValue(w, r, http.StatusOK, listResponse{
 		Schemas:      []string{URNListResponse},
-		TotalResults: len(items),
+		TotalResults: &total,
 		StartIndex:   1,
 		ItemsPerPage: len(items),
 		Resources:    items,

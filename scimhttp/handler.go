@@ -23,9 +23,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/scimd/scimd"
 	"github.com/scimd/scimd/filter"
+	"github.com/scimd/scimd/internal/ratelimit"
 	"github.com/scimd/scimd/schema"
 )
 
@@ -46,6 +48,16 @@ const (
 // answered with a generic 500.
 type Authenticator interface {
 	Authenticate(r *http.Request) (tenant string, err error)
+}
+
+// PrincipalAuthenticator is an optional interface of an Authenticator that
+// also names the credential it accepted. When Auth implements it, the
+// Handler calls AuthenticatePrincipal instead of Authenticate, limits the
+// request rate per credential by Principal.Credential, and logs the
+// credential id. Errors are as for Authenticate. Other Authenticators'
+// credentials are told apart by a hash of the Authorization header.
+type PrincipalAuthenticator interface {
+	AuthenticatePrincipal(r *http.Request) (scimd.Principal, error)
 }
 
 // AuthenticatorFunc adapts a function to the Authenticator interface.
@@ -76,6 +88,46 @@ type Config struct {
 	// derive scheme and host from the request (its Host header and whether
 	// it arrived over TLS).
 	ExternalURL string
+
+	// Tenants, when set, turns on tenant routing: a request whose Host is
+	// one of a tenant's Hosts, or whose path begins with /t/{name} (see
+	// TenantPathPrefix), addresses that tenant, and a credential of any
+	// other tenant is refused with 401. A request that names no tenant
+	// acts on its credential's tenant. Every request's tenant is also
+	// checked to exist and not be Disabled (401). Resource locations and
+	// every other URL returned are built from the tenant's own base URL.
+	Tenants scimd.TenantStore
+	// TrustedProxies lists the addresses (CIDR prefixes or single
+	// addresses) of reverse proxies whose X-Forwarded-For,
+	// X-Forwarded-Proto and X-Forwarded-Host headers are believed; the
+	// headers of any other peer are ignored. Empty trusts no one.
+	TrustedProxies []string
+
+	// TenantRate limits each tenant to this many requests per second
+	// (token bucket of TenantBurst; 0 means 2×TenantRate, at least 1).
+	// CredentialRate and CredentialBurst do the same per credential. A
+	// request over a limit gets 429 with an integer Retry-After. Zero or
+	// negative rates mean no limit.
+	TenantRate      float64
+	TenantBurst     int
+	CredentialRate  float64
+	CredentialBurst int
+
+	// AuthFailureLimit failed authentications (401) from one client
+	// address within AuthFailureWindow (default one minute) block the
+	// address for AuthFailureBackoff (default one minute, doubling for
+	// each block that follows soon after the last, up to 16 times): its
+	// requests get 429 with Retry-After before any credential is checked.
+	// IPv6 clients are counted by /64, and every address separately per
+	// tenant the request names. Zero or negative means no throttling.
+	AuthFailureLimit   int
+	AuthFailureWindow  time.Duration
+	AuthFailureBackoff time.Duration
+
+	// MaxInFlight caps the requests served at once; a request beyond it
+	// is answered at once with 429 and Retry-After: 1 rather than queued.
+	// Zero or negative means no cap.
+	MaxInFlight int
 
 	// MaxBodyBytes limits request bodies; larger ones get 413. Default 1 MiB.
 	MaxBodyBytes int64
@@ -126,6 +178,13 @@ type Handler struct {
 	extURL string // cleaned ExternalURL without trailing slash, or ""
 	mux    *http.ServeMux
 	types  []*schema.ResourceType
+	chain  http.Handler // the middleware around mux
+
+	resolver    *Resolver
+	tenantLimit *ratelimit.Limiter  // nil: none
+	credLimit   *ratelimit.Limiter  // nil: none
+	failures    *ratelimit.Failures // nil: no throttling
+	inFlight    chan struct{}       // nil: no cap
 }
 
 // New validates cfg, fills in defaults and returns a Handler.
@@ -189,9 +248,52 @@ func New(cfg Config) (*Handler, error) {
 			return nil, fmt.Errorf("scimhttp: resource type %q has endpoint %q, want \"/Name\"", rt.Name, rt.Endpoint)
 		}
 	}
+	if err := h.limits(); err != nil {
+		return nil, err
+	}
 	h.routes()
+	h.chain = h.requestID(h.recoverer(h.admit(h.normalisePath(h.resolveTenant(h.authenticate(h.limitBody(h.mux)))))))
 	return h, nil
 }
+
+// limits sets up tenant resolution and the rate limits of h.cfg.
+func (h *Handler) limits() error {
+	cfg := &h.cfg
+	rs, err := NewResolver(cfg.Tenants, cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	h.resolver = rs
+	burst := func(rate float64, b int) int {
+		if b > 0 {
+			return b
+		}
+		return max(1, int(2*rate))
+	}
+	if cfg.TenantRate > 0 {
+		h.tenantLimit = ratelimit.New(cfg.TenantRate, burst(cfg.TenantRate, cfg.TenantBurst))
+	}
+	if cfg.CredentialRate > 0 {
+		h.credLimit = ratelimit.New(cfg.CredentialRate, burst(cfg.CredentialRate, cfg.CredentialBurst))
+	}
+	if cfg.AuthFailureLimit > 0 {
+		if cfg.AuthFailureWindow <= 0 {
+			cfg.AuthFailureWindow = time.Minute
+		}
+		if cfg.AuthFailureBackoff <= 0 {
+			cfg.AuthFailureBackoff = time.Minute
+		}
+		h.failures = ratelimit.NewFailures(cfg.AuthFailureLimit, cfg.AuthFailureWindow, cfg.AuthFailureBackoff)
+	}
+	if cfg.MaxInFlight > 0 {
+		h.inFlight = make(chan struct{}, cfg.MaxInFlight)
+	}
+	return nil
+}
+
+// Resolver returns the Resolver the Handler routes requests to tenants
+// with, for handlers served beside it.
+func (h *Handler) Resolver() *Resolver { return h.resolver }
 
 func cleanBasePath(p string) (string, error) {
 	if !strings.HasPrefix(p, "/") {
@@ -219,6 +321,8 @@ type ctxKey int
 const (
 	tenantKey ctxKey = iota
 	requestIDKey
+	routeKey
+	principalKey
 )
 
 // TenantFrom returns the tenant the Authenticator resolved for the request

@@ -20,7 +20,13 @@ type listParams struct {
 	filter, sortBy, sortOrder string
 	startIndex, count         string // "" when absent
 	attributes, excluded      string // comma-separated
+	cursor                    string // RFC 9865; "" is the first page
+	useCursor                 bool   // "cursor" was present, even empty
 }
+
+// maxCursorLen bounds the cursors the handler passes to the store; the
+// stores' own are far shorter.
+const maxCursorLen = 2048
 
 // handleList serves GET /{Type}.
 func (h *Handler) handleList(w http.ResponseWriter, r *http.Request, rt *schema.ResourceType) {
@@ -31,6 +37,7 @@ func (h *Handler) handleList(w http.ResponseWriter, r *http.Request, rt *schema.
 	lp.sortOrder, _ = param(q, "sortOrder")
 	lp.startIndex, _ = param(q, "startIndex")
 	lp.count, _ = param(q, "count")
+	lp.cursor, lp.useCursor = param(q, "cursor")
 	lp.attributes, _ = param(q, "attributes")
 	lp.excluded, _ = param(q, "excludedAttributes")
 	h.list(w, r, rt, lp)
@@ -46,6 +53,7 @@ type searchRequest struct {
 	SortOrder          string          `json:"sortOrder"`
 	StartIndex         json.RawMessage `json:"startIndex"`
 	Count              json.RawMessage `json:"count"`
+	Cursor             *string         `json:"cursor"`
 	Attributes         json.RawMessage `json:"attributes"`
 	ExcludedAttributes json.RawMessage `json:"excludedAttributes"`
 }
@@ -68,6 +76,9 @@ func (h *Handler) handleSearch(w http.ResponseWriter, r *http.Request, rt *schem
 		return
 	}
 	lp := listParams{filter: sr.Filter, sortBy: sr.SortBy, sortOrder: sr.SortOrder}
+	if sr.Cursor != nil {
+		lp.cursor, lp.useCursor = *sr.Cursor, true
+	}
 	if lp.startIndex, err = rawNumber("startIndex", sr.StartIndex); err == nil {
 		lp.count, err = rawNumber("count", sr.Count)
 	}
@@ -120,13 +131,17 @@ func rawList(name string, m json.RawMessage) (string, error) {
 	return strings.Join(l, ","), nil
 }
 
-// listResponse is the ListResponse message (RFC 7644 §3.4.2).
+// listResponse is the ListResponse message (RFC 7644 §3.4.2, with the
+// cursors of RFC 9865 §2.2). A cursor response has no startIndex, and no
+// totalResults when the store does not know it.
 type listResponse struct {
-	Schemas      []string          `json:"schemas"`
-	TotalResults int               `json:"totalResults"`
-	StartIndex   int               `json:"startIndex"`
-	ItemsPerPage int               `json:"itemsPerPage"`
-	Resources    []json.RawMessage `json:"Resources"`
+	Schemas        []string          `json:"schemas"`
+	TotalResults   *int              `json:"totalResults,omitempty"`
+	StartIndex     int               `json:"startIndex,omitempty"`
+	ItemsPerPage   int               `json:"itemsPerPage"`
+	NextCursor     string            `json:"nextCursor,omitempty"`
+	PreviousCursor string            `json:"previousCursor,omitempty"`
+	Resources      []json.RawMessage `json:"Resources"`
 }
 
 // list runs a list query; rt nil means every resource type.
@@ -145,10 +160,19 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, rt *schema.Resour
 	base := h.baseURL(r)
 	out := listResponse{
 		Schemas:      []string{URNListResponse},
-		TotalResults: res.TotalResults,
-		StartIndex:   q.StartIndex,
 		ItemsPerPage: len(res.Resources),
 		Resources:    make([]json.RawMessage, 0, len(res.Resources)),
+	}
+	if total := res.TotalResults; total >= 0 {
+		out.TotalResults = &total
+	} else if !q.UseCursor {
+		h.writeError(w, r, errors.New("store returned no totalResults for an index query"))
+		return
+	}
+	if q.UseCursor {
+		out.NextCursor, out.PreviousCursor = res.NextCursor, res.PreviousCursor
+	} else {
+		out.StartIndex = q.StartIndex
 	}
 	for _, item := range res.Resources {
 		irt := rt
@@ -188,7 +212,11 @@ func (h *Handler) listQuery(rt *schema.ResourceType, lp listParams) (*scimd.List
 		q.Filter = e
 	}
 
-	if lp.startIndex != "" {
+	if lp.useCursor {
+		if err := h.cursorParams(q, lp); err != nil {
+			return nil, nil, err
+		}
+	} else if lp.startIndex != "" {
 		n, err := parseInt(lp.startIndex)
 		if err != nil {
 			return nil, nil, scimd.BadRequest(scimd.ScimTypeInvalidValue, "startIndex %q is not an integer", lp.startIndex)
@@ -197,7 +225,7 @@ func (h *Handler) listQuery(rt *schema.ResourceType, lp listParams) (*scimd.List
 			q.StartIndex = n
 		}
 	}
-	if lp.count != "" {
+	if lp.count != "" && !lp.useCursor {
 		n, err := parseInt(lp.count)
 		if err != nil {
 			return nil, nil, scimd.BadRequest(scimd.ScimTypeInvalidValue, "count %q is not an integer", lp.count)
@@ -233,6 +261,28 @@ func (h *Handler) listQuery(rt *schema.ResourceType, lp listParams) (*scimd.List
 		q.Groups = q.Groups || o.Groups
 	}
 	return q, p, nil
+}
+
+// cursorParams sets up cursor paging (RFC 9865 §2.1): "cursor" present,
+// even empty, selects it. count must be 0..MaxPageSize (400 invalidCount,
+// unlike index paging, which caps it); startIndex with a cursor is
+// ambiguous and refused. The store validates the cursor itself.
+func (h *Handler) cursorParams(q *scimd.ListQuery, lp listParams) error {
+	if lp.startIndex != "" {
+		return scimd.BadRequest(scimd.ScimTypeInvalidValue, "startIndex and cursor cannot be used together")
+	}
+	if len(lp.cursor) > maxCursorLen {
+		return scimd.BadRequest(scimd.ScimTypeInvalidCursor, "cursor is not valid (too long); request the first page with an empty cursor")
+	}
+	q.UseCursor, q.Cursor = true, strings.TrimSpace(lp.cursor)
+	if lp.count != "" {
+		n, err := parseInt(lp.count)
+		if err != nil || n < 0 || n > h.cfg.MaxPageSize {
+			return scimd.BadRequest(scimd.ScimTypeInvalidCount, "count %q must be an integer from 0 to %d", lp.count, h.cfg.MaxPageSize)
+		}
+		q.Count = n
+	}
+	return nil
 }
 
 // parseInt parses a decimal integer, saturating on overflow.

@@ -170,18 +170,27 @@ func jsonSyntaxError(err error) error {
 	return scimd.BadRequest(scimd.ScimTypeInvalidSyntax, "malformed JSON: %v", err)
 }
 
-// baseURL returns the absolute SCIM base URL for r, without trailing slash.
+// baseURL returns the absolute SCIM base URL for r, without trailing slash:
+// the request's tenant's own base URL (see Route.BaseURL) followed by
+// BasePath. ExternalURL, when set, replaces the scheme, host and leading
+// path of requests that did not name their tenant by host; for requests
+// that did, it gives the scheme and leading path, the host being the
+// tenant's.
 func (h *Handler) baseURL(r *http.Request) string {
-	if h.extURL != "" {
-		return h.extURL + h.base
+	rt := RouteFrom(r.Context())
+	if rt == nil {
+		rt, _ = (*Resolver)(nil).Resolve(r)
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
+	if h.extURL == "" {
+		return rt.BaseURL() + h.base
 	}
-	host := r.Host
-	if host == "" || strings.ContainsAny(host, "/ \\\"<>") {
-		host = "localhost"
+	if !rt.ByHost {
+		return h.extURL + rt.Prefix + h.base
 	}
-	return scheme + "://" + host + h.base
+	scheme, rest, _ := strings.Cut(h.extURL, "://")
+	path := ""
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		path = rest[i:]
+	}
+	return scheme + "://" + safeHost(rt.Host) + path + rt.Prefix + h.base
 }

@@ -32,5 +32,26 @@ func (db *DB) BulkCreate(ctx context.Context, tenant string, rs []*scimd.Resourc
 
 // Explain returns EXPLAIN QUERY PLAN of the list query for q.
 func (db *DB) Explain(ctx context.Context, tenant string, q *scimd.ListQuery) (string, error) {
-	return db.explainList(ctx, tenant, q)
+	plan, _, err := db.explainPage(ctx, tenant, q, nil)
+	return plan, err
+}
+
+// ExplainPage returns EXPLAIN QUERY PLAN and the SQL of the page query of
+// q read after position at (nil: OFFSET from q.StartIndex).
+func (db *DB) ExplainPage(ctx context.Context, tenant string, q *scimd.ListQuery, at *scimd.PageKey) (plan, query string, err error) {
+	return db.explainPage(ctx, tenant, q, at)
+}
+
+// ListStats reports how many index pages were read by a keyset seek and
+// how many with OFFSET, and how many totals were counted, since Open.
+func (db *DB) ListStats() (seeks, offsets, counted int64) {
+	return db.lists.seeks.Load(), db.lists.offsets.Load(), db.lists.counted.Load()
+}
+
+// ResetListCache forgets every cached paging position and count.
+func (db *DB) ResetListCache() {
+	db.lists.mu.Lock()
+	defer db.lists.mu.Unlock()
+	db.lists.positions = lru[posEntry]{}
+	db.lists.counts = lru[countEntry]{}
 }

@@ -76,6 +76,8 @@ type DB struct {
 	readers int
 	sync    string
 	busy    time.Duration
+
+	lists listCache // paging positions and counts; see list.go
 }
 
 // Option configures Open.

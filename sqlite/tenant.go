@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/scimd/scimd"
@@ -28,27 +30,71 @@ func (db *DB) CreateTenant(ctx context.Context, t *scimd.Tenant) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: create tenant %s: %w", t.ID, err)
 	}
+	hosts, err := tx.setHosts(ctx, t.ID, t.Hosts)
+	if err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: create tenant %s: commit: %w", t.ID, err)
 	}
+	t.Hosts = hosts
 	return nil
 }
 
-const tenantCols = `tenant_id, name, disabled, created`
+// setHosts replaces the tenant's hosts, returning them canonical and
+// sorted. A host another tenant has is a Conflict.
+func (tx *Tx) setHosts(ctx context.Context, tenant string, hosts []string) ([]string, error) {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM tenant_hosts WHERE tenant_id = ?`, tenant); err != nil {
+		return nil, fmt.Errorf("sqlite: set tenant hosts: %w", err)
+	}
+	out := canonicalHosts(hosts)
+	for _, h := range out {
+		_, err := tx.ExecContext(ctx, `INSERT INTO tenant_hosts (host, tenant_id) VALUES (?, ?)`, h, tenant)
+		if isUnique(err) {
+			return nil, scimd.Conflict("host %q already belongs to another tenant", h)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: set tenant hosts: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// canonicalHosts returns the distinct non-empty canonical forms of hosts,
+// sorted.
+func canonicalHosts(hosts []string) []string {
+	var out []string
+	for _, h := range hosts {
+		if h = scimd.CanonicalHost(h); h != "" {
+			out = append(out, h)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// tenantCols selects a tenant with its hosts (space-separated: canonical
+// hosts contain no spaces).
+const tenantCols = `tenant_id, name, disabled, created,
+	(SELECT group_concat(host, ' ') FROM (SELECT host FROM tenant_hosts h WHERE h.tenant_id = tenants.tenant_id ORDER BY host))`
 
 func scanTenant(s scanner) (*scimd.Tenant, error) {
 	var t scimd.Tenant
 	var created string
-	if err := s.Scan(&t.ID, &t.Name, &t.Disabled, &created); err != nil {
+	var hosts sql.NullString
+	if err := s.Scan(&t.ID, &t.Name, &t.Disabled, &created, &hosts); err != nil {
 		return nil, err
+	}
+	if hosts.String != "" {
+		t.Hosts = strings.Fields(hosts.String)
 	}
 	var err error
 	t.Created, err = parseTime(created)
 	return &t, err
 }
 
-func (db *DB) tenantWhere(ctx context.Context, what, where string, arg any) (*scimd.Tenant, error) {
-	t, err := scanTenant(db.reader.QueryRowContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE `+where, arg))
+func tenantWhere(ctx context.Context, q querier, what, where string, arg any) (*scimd.Tenant, error) {
+	t, err := scanTenant(q.QueryRowContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE `+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, scimd.NotFound("Tenant %s not found", arg)
 	}
@@ -58,14 +104,29 @@ func (db *DB) tenantWhere(ctx context.Context, what, where string, arg any) (*sc
 	return t, nil
 }
 
+// querier is what tenantWhere needs of a *sql.DB or a *Tx.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // Tenant implements scimd.TenantStore.
 func (db *DB) Tenant(ctx context.Context, id string) (*scimd.Tenant, error) {
-	return db.tenantWhere(ctx, "id", "tenant_id = ?", id)
+	return tenantWhere(ctx, db.reader, "id", "tenant_id = ?", id)
 }
 
 // TenantByName implements scimd.TenantStore.
 func (db *DB) TenantByName(ctx context.Context, name string) (*scimd.Tenant, error) {
-	return db.tenantWhere(ctx, "name", "name = ?", name)
+	return tenantWhere(ctx, db.reader, "name", "name = ?", name)
+}
+
+// TenantByHost implements scimd.TenantStore.
+func (db *DB) TenantByHost(ctx context.Context, host string) (*scimd.Tenant, error) {
+	h := scimd.CanonicalHost(host)
+	if h == "" {
+		return nil, scimd.NotFound("no tenant has host %q", host)
+	}
+	return tenantWhere(ctx, db.reader, "host",
+		"tenant_id = (SELECT tenant_id FROM tenant_hosts WHERE host = ?)", h)
 }
 
 // Tenants implements scimd.TenantStore: every tenant, by name.
@@ -87,6 +148,129 @@ func (db *DB) Tenants(ctx context.Context) ([]*scimd.Tenant, error) {
 		return nil, fmt.Errorf("sqlite: tenants: %w", err)
 	}
 	return out, nil
+}
+
+// UpdateTenant implements scimd.TenantStore.
+func (db *DB) UpdateTenant(ctx context.Context, id string, fn func(*scimd.Tenant) error) (*scimd.Tenant, error) {
+	tx, err := db.beginWrite(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	t, err := tenantWhere(ctx, tx, "id", "tenant_id = ?", id)
+	if err != nil {
+		return nil, err
+	}
+	if err := fn(t); err != nil {
+		return nil, err
+	}
+	t.ID = id
+	_, err = tx.ExecContext(ctx, `UPDATE tenants SET name = ?, disabled = ? WHERE tenant_id = ?`, t.Name, t.Disabled, id)
+	if isUnique(err) {
+		return nil, scimd.Conflict("tenant %q already exists", t.Name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: update tenant %s: %w", id, err)
+	}
+	if t.Hosts, err = tx.setHosts(ctx, id, t.Hosts); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("sqlite: update tenant %s: commit: %w", id, err)
+	}
+	return t, nil
+}
+
+// keptOnTenantDelete lists tables that have a tenant_id column but whose
+// rows DeleteTenant leaves: tenant_changes holds only a change counter,
+// which must keep growing so that the list caches keyed by (tenant,
+// counter) never meet a reused value, even if a tenant with the same id is
+// created again.
+var keptOnTenantDelete = map[string]bool{"tenant_changes": true}
+
+// DeleteTenant implements scimd.TenantStore. It deletes the tenant's rows
+// from every table that has a tenant_id column — found in the schema, so
+// that tables added by later migrations (credentials, OAuth clients,
+// outboxes) cannot be forgotten — resources first (their triggers and
+// cascades run), the tenant itself last, with foreign key checks deferred
+// to the commit.
+func (db *DB) DeleteTenant(ctx context.Context, id string) error {
+	tx, err := db.beginWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tenantWhere(ctx, tx, "id", "tenant_id = ?", id); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
+		return fmt.Errorf("sqlite: delete tenant %s: %w", id, err)
+	}
+	tables, err := tx.tenantTables(ctx)
+	if err != nil {
+		return err
+	}
+	// Triggers on one table may write rows into another already emptied;
+	// repeat until a pass deletes nothing.
+	for pass := 0; ; pass++ {
+		var n int64
+		for _, table := range tables {
+			res, err := tx.ExecContext(ctx, `DELETE FROM "`+table+`" WHERE tenant_id = ?`, id)
+			if err != nil {
+				return fmt.Errorf("sqlite: delete tenant %s: %s: %w", id, table, err)
+			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("sqlite: delete tenant %s: %s: %w", id, table, err)
+			}
+			n += k
+		}
+		if n == 0 {
+			break
+		}
+		if pass >= 3 {
+			return fmt.Errorf("sqlite: delete tenant %s: rows keep reappearing", id)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: delete tenant %s: commit: %w", id, err)
+	}
+	return nil
+}
+
+// tenantTables returns the tables with a tenant_id column in deletion
+// order: resources first, tenants last.
+func (tx *Tx) tenantTables(ctx context.Context) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT m.name FROM sqlite_schema m, pragma_table_info(m.name) c
+		WHERE m.type = 'table' AND c.name = 'tenant_id' ORDER BY m.name`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list tenant tables: %w", err)
+	}
+	defer rows.Close()
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("sqlite: list tenant tables: %w", err)
+		}
+		if !keptOnTenantDelete[name] {
+			tables = append(tables, name)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list tenant tables: %w", err)
+	}
+	rank := func(t string) int {
+		switch t {
+		case "resources":
+			return 0
+		case "tenants":
+			return 2
+		}
+		return 1
+	}
+	slices.SortStableFunc(tables, func(a, b string) int { return rank(a) - rank(b) })
+	return tables, nil
 }
 
 // CreateToken implements scimd.TokenStore. A zero Created is set to now.

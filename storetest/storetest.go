@@ -13,7 +13,8 @@
 //		})
 //	}
 //
-// Run covers CRUD, uniqueness, filters, paging and sorting, group
+// Run covers CRUD, uniqueness, filters, paging (index and RFC 9865 cursor
+// paging, including walks under concurrent writes) and sorting, group
 // membership and tenant isolation. Filters are checked against hand-written
 // expectations and against schema.ResourceType.Match, the reference
 // semantics: a fixed list and 400 generated (seeded, reproducible) filters
@@ -85,6 +86,8 @@ func Run(t *testing.T, newStore func(t *testing.T) scimd.Store) {
 	t.Run("Uniqueness", func(t *testing.T) { testUniqueness(t, h) })
 	t.Run("Filter", func(t *testing.T) { testFilter(t, h) })
 	t.Run("Paging", func(t *testing.T) { testPaging(t, h) })
+	t.Run("IndexWalks", func(t *testing.T) { testIndexWalks(t, h) })
+	t.Run("Cursor", func(t *testing.T) { testCursor(t, h) })
 	t.Run("Sort", func(t *testing.T) { testSort(t, h) })
 	t.Run("Members", func(t *testing.T) { testMembers(t, h) })
 	t.Run("Tenant", func(t *testing.T) { testTenant(t, h) })

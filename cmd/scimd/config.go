@@ -8,9 +8,11 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/scimd/scimd/internal/proxy"
 	"github.com/scimd/scimd/schema"
 )
 
@@ -23,15 +25,45 @@ type Config struct {
 	ExternalURL string `yaml:"externalURL"`
 	// Passwords says what happens to the password attribute IdPs send:
 	// "hash" stores an argon2id hash (default), "discard" stores nothing.
-	Passwords  string            `yaml:"passwords"`
-	Limits     LimitsConfig      `yaml:"limits"`
-	Extensions []ExtensionConfig `yaml:"extensions"`
-	LogLevel   string            `yaml:"logLevel"`
-	LogFormat  string            `yaml:"logFormat"`
+	Passwords string `yaml:"passwords"`
+	// TLS, when both files are set, makes serve answer HTTPS (TLS 1.2+),
+	// reloading the files when they change.
+	TLS TLSConfig `yaml:"tls"`
+	// TrustedProxies are the addresses (CIDRs or single addresses) of
+	// reverse proxies whose X-Forwarded-For/-Proto/-Host headers are
+	// believed.
+	TrustedProxies []string          `yaml:"trustedProxies"`
+	Limits         LimitsConfig      `yaml:"limits"`
+	Extensions     []ExtensionConfig `yaml:"extensions"`
+	LogLevel       string            `yaml:"logLevel"`
+	LogFormat      string            `yaml:"logFormat"`
 }
 
-// LimitsConfig bounds what one request may ask of the server.
+// TLSConfig names the PEM certificate chain and private key files.
+type TLSConfig struct {
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+}
+
+// LimitsConfig bounds what one request may ask of the server, and how many
+// requests a tenant, a credential or a failing client may make.
 type LimitsConfig struct {
+	// TenantRate and TenantBurst: requests per second per tenant, and the
+	// bucket size. CredentialRate and CredentialBurst: the same per
+	// credential. A rate of 0 means no limit.
+	TenantRate      float64 `yaml:"tenantRate"`
+	TenantBurst     int     `yaml:"tenantBurst"`
+	CredentialRate  float64 `yaml:"credentialRate"`
+	CredentialBurst int     `yaml:"credentialBurst"`
+	// AuthFailureLimit failed authentications from one address within
+	// AuthFailureWindow block it for AuthFailureBackoff (doubling on
+	// repeat). 0 turns the throttle off.
+	AuthFailureLimit   int           `yaml:"authFailureLimit"`
+	AuthFailureWindow  time.Duration `yaml:"authFailureWindow"`
+	AuthFailureBackoff time.Duration `yaml:"authFailureBackoff"`
+	// MaxInFlight caps the requests served at once (429 beyond). 0: no cap.
+	MaxInFlight int `yaml:"maxInFlight"`
+
 	MaxBodyBytes              int64 `yaml:"maxBodyBytes"`
 	MaxFilterLength           int   `yaml:"maxFilterLength"`
 	MaxFilterDepth            int   `yaml:"maxFilterDepth"`
@@ -58,6 +90,14 @@ func DefaultConfig() Config {
 		BasePath:  "/scim/v2",
 		Passwords: "hash",
 		Limits: LimitsConfig{
+			TenantRate:                100,
+			TenantBurst:               200,
+			CredentialRate:            50,
+			CredentialBurst:           100,
+			AuthFailureLimit:          20,
+			AuthFailureWindow:         time.Minute,
+			AuthFailureBackoff:        time.Minute,
+			MaxInFlight:               256,
 			MaxBodyBytes:              1 << 20,
 			MaxFilterLength:           4096,
 			MaxFilterDepth:            16,
@@ -101,6 +141,11 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	str("SCIMD_PASSWORDS", &c.Passwords)
 	str("SCIMD_LOG_LEVEL", &c.LogLevel)
 	str("SCIMD_LOG_FORMAT", &c.LogFormat)
+	str("SCIMD_TLS_CERT", &c.TLS.Cert)
+	str("SCIMD_TLS_KEY", &c.TLS.Key)
+	if v := getenv("SCIMD_TRUSTED_PROXIES"); v != "" {
+		c.TrustedProxies = splitList(v)
+	}
 	ints := []struct {
 		name string
 		dst  *int
@@ -111,6 +156,10 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 		{"SCIMD_DEFAULT_PAGE_SIZE", &c.Limits.DefaultPageSize},
 		{"SCIMD_MAX_PAGE_SIZE", &c.Limits.MaxPageSize},
 		{"SCIMD_MAX_GROUP_MEMBERS_IN_RESPONSE", &c.Limits.MaxGroupMembersInResponse},
+		{"SCIMD_TENANT_BURST", &c.Limits.TenantBurst},
+		{"SCIMD_CREDENTIAL_BURST", &c.Limits.CredentialBurst},
+		{"SCIMD_AUTH_FAILURE_LIMIT", &c.Limits.AuthFailureLimit},
+		{"SCIMD_MAX_IN_FLIGHT", &c.Limits.MaxInFlight},
 	}
 	for _, v := range ints {
 		if s := getenv(v.name); s != "" {
@@ -128,7 +177,42 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 		}
 		c.Limits.MaxBodyBytes = n
 	}
+	for _, v := range []struct {
+		name string
+		dst  *float64
+	}{{"SCIMD_TENANT_RATE", &c.Limits.TenantRate}, {"SCIMD_CREDENTIAL_RATE", &c.Limits.CredentialRate}} {
+		if s := getenv(v.name); s != "" {
+			f, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not a number", v.name, s)
+			}
+			*v.dst = f
+		}
+	}
+	for _, v := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"SCIMD_AUTH_FAILURE_WINDOW", &c.Limits.AuthFailureWindow}, {"SCIMD_AUTH_FAILURE_BACKOFF", &c.Limits.AuthFailureBackoff}} {
+		if s := getenv(v.name); s != "" {
+			d, err := time.ParseDuration(s)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not a duration such as 1m or 30s", v.name, s)
+			}
+			*v.dst = d
+		}
+	}
 	return nil
+}
+
+// splitList splits a comma-separated list, dropping empty elements.
+func splitList(s string) []string {
+	var out []string
+	for _, e := range strings.Split(s, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // Validate reports every problem with c at once.
@@ -170,6 +254,18 @@ func (c *Config) Validate() error {
 	}
 	if l.MaxPageSize < 1 || l.DefaultPageSize < 1 || l.DefaultPageSize > l.MaxPageSize {
 		bad("limits: need 1 <= defaultPageSize (%d) <= maxPageSize (%d)", l.DefaultPageSize, l.MaxPageSize)
+	}
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		bad("tls: cert and key must be set together")
+	}
+	if _, err := proxy.ParseCIDRs(c.TrustedProxies); err != nil {
+		bad("trustedProxies: %v", err)
+	}
+	if !(l.TenantRate >= 0) || !(l.CredentialRate >= 0) || l.TenantBurst < 0 || l.CredentialBurst < 0 {
+		bad("limits: tenantRate, tenantBurst, credentialRate and credentialBurst must not be negative (0 means no limit or the default burst)")
+	}
+	if l.AuthFailureLimit < 0 || l.AuthFailureWindow < 0 || l.AuthFailureBackoff < 0 || l.MaxInFlight < 0 {
+		bad("limits: authFailureLimit, authFailureWindow, authFailureBackoff and maxInFlight must not be negative")
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		bad("logLevel: %v", err)

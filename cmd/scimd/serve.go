@@ -2,21 +2,23 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/scimd/scimd"
 	"github.com/scimd/scimd/auth"
+	"github.com/scimd/scimd/auth/oauth"
 	"github.com/scimd/scimd/filter"
+	"github.com/scimd/scimd/internal/certreload"
+	"github.com/scimd/scimd/schema"
 	"github.com/scimd/scimd/scimhttp"
-	"github.com/scimd/scimd/sqlite"
 )
 
 // Server timeouts: well under Okta's 60-second client timeout, so a slow
@@ -27,7 +29,113 @@ const (
 	writeTimeout      = 50 * time.Second
 	idleTimeout       = 120 * time.Second
 	drainTimeout      = 30 * time.Second
+	maxHeaderBytes    = 64 << 10
 )
+
+// hostListRaw is a repeatable flag whose values may also be
+// comma-separated.
+type hostListRaw []string
+
+func (l *hostListRaw) String() string { return strings.Join(*l, ",") }
+
+func (l *hostListRaw) Set(v string) error {
+	*l = append(*l, splitList(v)...)
+	return nil
+}
+
+// newHandler builds the HTTP handler: the SCIM API with tenant routing,
+// limits and every credential type the database supports (bearer tokens
+// always; Basic and OAuth 2.0 access tokens, and the OAuth endpoints
+// beside the SCIM base path, when it keeps those credentials).
+func newHandler(cfg Config, db database, reg *schema.Registry, logger *slog.Logger) (http.Handler, error) {
+	hash := auth.HashPassword
+	if cfg.Passwords == "discard" {
+		hash = func(string) (string, error) { return "", nil }
+	}
+	// The resolver is needed by the authenticators before the handler
+	// exists; the handler builds an identical one.
+	resolver, err := scimhttp.NewResolver(db, cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	tenantOf := func(r *http.Request) (string, error) { return resolver.TenantID(r, scimd.DefaultTenant) }
+	bearer := &auth.Bearer{Tokens: db, Tenants: db, Logger: logger}
+	var authn scimhttp.Authenticator = bearer
+	creds, hasCreds := db.(scimd.CredentialStore)
+	if hasCreds {
+		authn = auth.Any(
+			&oauth.Access{Store: creds, Tenants: db, Logger: logger},
+			&auth.Basic{Store: creds, Tenants: db, ResolveTenant: tenantOf, Logger: logger},
+			bearer,
+		)
+	}
+	l := cfg.Limits
+	h, err := scimhttp.New(scimhttp.Config{
+		Store:          db,
+		Registry:       reg,
+		Auth:           authn,
+		Tenants:        db,
+		TrustedProxies: cfg.TrustedProxies,
+		BasePath:       strings.TrimRight(cfg.BasePath, "/"),
+		ExternalURL:    strings.TrimRight(cfg.ExternalURL, "/"),
+		FilterLimits: filter.Limits{
+			MaxLength: l.MaxFilterLength,
+			MaxDepth:  l.MaxFilterDepth,
+			MaxTerms:  l.MaxFilterTerms,
+		},
+		TenantRate:                l.TenantRate,
+		TenantBurst:               l.TenantBurst,
+		CredentialRate:            l.CredentialRate,
+		CredentialBurst:           l.CredentialBurst,
+		AuthFailureLimit:          l.AuthFailureLimit,
+		AuthFailureWindow:         l.AuthFailureWindow,
+		AuthFailureBackoff:        l.AuthFailureBackoff,
+		MaxInFlight:               l.MaxInFlight,
+		MaxBodyBytes:              l.MaxBodyBytes,
+		DefaultPageSize:           l.DefaultPageSize,
+		MaxPageSize:               l.MaxPageSize,
+		MaxGroupMembersInResponse: l.MaxGroupMembersInResponse,
+		HashPassword:              hash,
+		Logger:                    logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !hasCreds {
+		return h, nil
+	}
+	oa, err := oauth.New(oauth.Config{
+		Store:         creds,
+		Tenants:       db,
+		ResolveTenant: tenantOf,
+		Logger:        logger,
+		SecureCookies: cfg.TLS.Cert != "" || strings.HasPrefix(cfg.ExternalURL, "https://"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rootHandler{scim: h, oauth: h.Protect(oa)}, nil
+}
+
+// rootHandler sends the OAuth endpoints (/oauth/…, or /t/{tenant}/oauth/…)
+// to the authorization server and everything else to the SCIM handler.
+type rootHandler struct {
+	scim  http.Handler
+	oauth http.Handler
+}
+
+func (h *rootHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	if _, rest, ok := scimhttp.SplitTenantPath(p); ok {
+		p = rest
+	}
+	switch p {
+	case oauth.AuthorizePath, oauth.TokenPath, oauth.RevokePath:
+		h.oauth.ServeHTTP(w, r)
+	default:
+		h.scim.ServeHTTP(w, r)
+	}
+}
 
 func runServe(ctx context.Context, args []string, env Env) error {
 	fs := flag.NewFlagSet("scimd serve", flag.ContinueOnError)
@@ -36,6 +144,12 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	addr := fs.String("addr", "", "listen address (env SCIMD_ADDR; default 127.0.0.1:8080)")
 	basePath := fs.String("base-path", "", "SCIM base path (env SCIMD_BASE_PATH; default /scim/v2)")
 	externalURL := fs.String("external-url", "", "public URL of the server, used in meta.location (env SCIMD_EXTERNAL_URL)")
+	tlsCert := fs.String("tls-cert", "", "PEM certificate chain file: serve HTTPS, reloading it when it changes (env SCIMD_TLS_CERT)")
+	tlsKey := fs.String("tls-key", "", "PEM private key file for --tls-cert (env SCIMD_TLS_KEY)")
+	var proxies hostListRaw
+	fs.Var(&proxies, "trusted-proxy", "CIDR or address of a reverse proxy whose X-Forwarded-* headers are believed (repeatable; env SCIMD_TRUSTED_PROXIES, comma-separated)")
+	noMigrate := fs.Bool("no-migrate", envBool(env.Getenv("SCIMD_NO_MIGRATE")),
+		"do not apply database migrations on start; fail if the schema is behind (env SCIMD_NO_MIGRATE=1)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -55,7 +169,17 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	if *externalURL != "" {
 		cfg.ExternalURL = *externalURL
 	}
-	s := &Server{Config: cfg, Stdout: env.Stdout, Stderr: env.Stderr, BootstrapToken: env.Getenv("SCIMD_BOOTSTRAP_TOKEN")}
+	if *tlsCert != "" {
+		cfg.TLS.Cert = *tlsCert
+	}
+	if *tlsKey != "" {
+		cfg.TLS.Key = *tlsKey
+	}
+	if len(proxies) > 0 {
+		cfg.TrustedProxies = proxies
+	}
+	s := &Server{Config: cfg, Stdout: env.Stdout, Stderr: env.Stderr, BootstrapToken: env.Getenv("SCIMD_BOOTSTRAP_TOKEN"),
+		NoMigrate: *noMigrate}
 	if err := s.Open(ctx); err != nil {
 		return err
 	}
@@ -68,11 +192,15 @@ type Server struct {
 	BootstrapToken string    // SCIMD_BOOTSTRAP_TOKEN
 	Stdout         io.Writer // where the first-start token is printed
 	Stderr         io.Writer // logs
+	// NoMigrate skips applying migrations on start (--no-migrate); a
+	// PostgreSQL database whose schema is behind is then an error.
+	NoMigrate bool
 
 	Logger *slog.Logger
-	db     *sqlite.DB
+	db     database
 	ln     net.Listener
 	http   *http.Server
+	certs  *certreload.Reloader // nil: plain HTTP
 }
 
 // Open validates the configuration, opens the database (applying
@@ -88,16 +216,13 @@ func (s *Server) Open(ctx context.Context) error {
 		return err
 	}
 	s.Logger = logger
-	if strings.HasPrefix(cfg.Database, "postgres://") || strings.HasPrefix(cfg.Database, "postgresql://") {
-		return errors.New("database: PostgreSQL is not supported by this build yet; use a SQLite file path")
-	}
 	reg, err := cfg.Registry()
 	if err != nil {
 		return err
 	}
-	db, err := sqlite.Open(ctx, cfg.Database, reg)
+	db, err := openDatabase(ctx, cfg, reg, !s.NoMigrate)
 	if err != nil {
-		return fmt.Errorf("open database %s: %w", cfg.Database, err)
+		return err
 	}
 	s.db = db
 	token, err := bootstrap(ctx, db, s.BootstrapToken)
@@ -106,31 +231,20 @@ func (s *Server) Open(ctx context.Context) error {
 		return err
 	}
 
-	hash := auth.HashPassword
-	if cfg.Passwords == "discard" {
-		hash = func(string) (string, error) { return "", nil }
-	}
-	h, err := scimhttp.New(scimhttp.Config{
-		Store:       db,
-		Registry:    reg,
-		Auth:        &auth.Bearer{Tokens: db, Tenants: db, Logger: logger},
-		BasePath:    strings.TrimRight(cfg.BasePath, "/"),
-		ExternalURL: strings.TrimRight(cfg.ExternalURL, "/"),
-		FilterLimits: filter.Limits{
-			MaxLength: cfg.Limits.MaxFilterLength,
-			MaxDepth:  cfg.Limits.MaxFilterDepth,
-			MaxTerms:  cfg.Limits.MaxFilterTerms,
-		},
-		MaxBodyBytes:              cfg.Limits.MaxBodyBytes,
-		DefaultPageSize:           cfg.Limits.DefaultPageSize,
-		MaxPageSize:               cfg.Limits.MaxPageSize,
-		MaxGroupMembersInResponse: cfg.Limits.MaxGroupMembersInResponse,
-		HashPassword:              hash,
-		Logger:                    logger,
-	})
+	h, err := newHandler(cfg, db, reg, logger)
 	if err != nil {
 		db.Close()
 		return err
+	}
+	if cfg.TLS.Cert != "" {
+		s.certs, err = certreload.New(cfg.TLS.Cert, cfg.TLS.Key, logger)
+		if err != nil {
+			db.Close()
+			return fmt.Errorf("tls: %w", err)
+		}
+	}
+	if l := cfg.Limits; l.TenantRate > 0 && l.TenantRate < 25 {
+		logger.Warn("limits.tenantRate is below the 25 requests per second Microsoft Entra ID may send", "tenantRate", l.TenantRate)
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -144,14 +258,18 @@ func (s *Server) Open(ctx context.Context) error {
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	if s.certs != nil {
+		s.http.TLSConfig = s.certs.TLSConfig()
 	}
 
 	fmt.Fprintf(s.Stdout, "scimd %s: SCIM base URL %s\n", version, s.URL())
 	if token != "" {
 		fmt.Fprintf(s.Stdout, "Bearer token for tenant %q (shown once; store it now):\n%s\n", scimd.DefaultTenant, token)
 	}
-	logger.Info("listening", "addr", ln.Addr().String(), "base_url", s.URL(), "database", cfg.Database)
+	logger.Info("listening", "addr", ln.Addr().String(), "base_url", s.URL(), "database", displayDatabase(cfg.Database))
 	return nil
 }
 
@@ -160,7 +278,11 @@ func (s *Server) URL() string {
 	if s.Config.ExternalURL != "" {
 		return strings.TrimRight(s.Config.ExternalURL, "/") + strings.TrimRight(s.Config.BasePath, "/")
 	}
-	return "http://" + s.ln.Addr().String() + strings.TrimRight(s.Config.BasePath, "/")
+	scheme := "http://"
+	if s.certs != nil {
+		scheme = "https://"
+	}
+	return scheme + s.ln.Addr().String() + strings.TrimRight(s.Config.BasePath, "/")
 }
 
 // Addr returns the listener's address.
@@ -171,7 +293,13 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // drainTimeout, closes the database and returns nil.
 func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(s.ln) }()
+	go func() {
+		if s.certs != nil {
+			errc <- s.http.ServeTLS(s.ln, "", "")
+			return
+		}
+		errc <- s.http.Serve(s.ln)
+	}()
 	select {
 	case err := <-errc:
 		s.db.Close()
@@ -196,7 +324,7 @@ func (s *Server) Serve(ctx context.Context) error {
 // returns a token to print: a new one on first start, none otherwise. A
 // bootstrap value (SCIMD_BOOTSTRAP_TOKEN) is made a valid token of the
 // default tenant, whether or not this is the first start, and never printed.
-func bootstrap(ctx context.Context, db *sqlite.DB, value string) (string, error) {
+func bootstrap(ctx context.Context, db database, value string) (string, error) {
 	now := time.Now().UTC()
 	tenants, err := db.Tenants(ctx)
 	if err != nil {
@@ -205,7 +333,11 @@ func bootstrap(ctx context.Context, db *sqlite.DB, value string) (string, error)
 	first := len(tenants) == 0
 	if first {
 		t := &scimd.Tenant{ID: scimd.DefaultTenant, Name: scimd.DefaultTenant, Created: now}
-		if err := db.CreateTenant(ctx, t); err != nil {
+		err := db.CreateTenant(ctx, t)
+		if scimd.StatusOf(err) == http.StatusConflict {
+			// Another instance on the same database started first.
+			first = false
+		} else if err != nil {
 			return "", fmt.Errorf("create default tenant: %w", err)
 		}
 	}
@@ -219,7 +351,8 @@ func bootstrap(ctx context.Context, db *sqlite.DB, value string) (string, error)
 		} else if scimd.StatusOf(err) != http.StatusNotFound {
 			return "", fmt.Errorf("look up bootstrap token: %w", err)
 		}
-		if err := db.CreateToken(ctx, rec); err != nil {
+		// A Conflict means another instance stored it meanwhile.
+		if err := db.CreateToken(ctx, rec); err != nil && scimd.StatusOf(err) != http.StatusConflict {
 			return "", fmt.Errorf("store bootstrap token: %w", err)
 		}
 		return "", nil
@@ -232,6 +365,12 @@ func bootstrap(ctx context.Context, db *sqlite.DB, value string) (string, error)
 		return "", fmt.Errorf("store initial token: %w", err)
 	}
 	return tok, nil
+}
+
+// envBool reports whether an environment value means true ("1", "true").
+func envBool(v string) bool {
+	b, err := strconv.ParseBool(v)
+	return err == nil && b
 }
 
 func parseLevel(s string) (slog.Level, error) {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/scimd/scimd"
 	"github.com/scimd/scimd/auth"
-	"github.com/scimd/scimd/sqlite"
 )
 
 func runToken(ctx context.Context, args []string, env Env) error {
@@ -38,9 +37,9 @@ func runToken(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	db, err := sqlite.Open(ctx, cfg.Database, reg)
+	db, err := openDatabase(ctx, cfg, reg, true)
 	if err != nil {
-		return fmt.Errorf("open database %s: %w", cfg.Database, err)
+		return err
 	}
 	defer db.Close()
 
@@ -102,7 +101,7 @@ func runToken(ctx context.Context, args []string, env Env) error {
 
 // findTenant returns the named tenant. The default tenant is created when
 // missing, so "scimd token create" works before the first "scimd serve".
-func findTenant(ctx context.Context, db *sqlite.DB, name string) (*scimd.Tenant, error) {
+func findTenant(ctx context.Context, db database, name string) (*scimd.Tenant, error) {
 	t, err := db.TenantByName(ctx, name)
 	if err == nil {
 		return t, nil

@@ -176,13 +176,24 @@ func (s *memStore) List(ctx context.Context, tenant string, q *scimd.ListQuery) 
 		entries = matched
 	}
 
+	// Every entry gets its position in the list's order: (sort key, seq).
+	keys := make([]scimd.PageKey, len(entries))
+	for i, e := range entries {
+		keys[i].Seq = e.seq
+	}
 	if q.SortBy != nil {
-		if err := s.sortEntries(entries, q.Type, *q.SortBy, q.SortDescending); err != nil {
+		if err := s.sortEntries(entries, keys, q.Type, *q.SortBy, q.SortDescending); err != nil {
 			return nil, err
 		}
+	} else if q.SortDescending {
+		slices.Reverse(entries)
+		slices.Reverse(keys)
 	}
 
 	res := &scimd.ListResult{TotalResults: len(entries)}
+	if q.UseCursor {
+		return res, s.cursorPage(td, tenant, q, entries, keys, res)
+	}
 	start := max(q.StartIndex, 1) - 1
 	if start >= len(entries) || q.Count <= 0 {
 		return res, nil
@@ -192,6 +203,122 @@ func (s *memStore) List(ctx context.Context, tenant string, q *scimd.ListQuery) 
 		res.Resources = append(res.Resources, td.load(e, q.ReadOptions))
 	}
 	return res, nil
+}
+
+// cursorPage serves an RFC 9865 cursor query from the sorted entries: a
+// cursor carries the position (sort key, seq) of the last row served (or,
+// for previousCursor, of the first), so a walk resumes after that row even
+// when rows were created or deleted meanwhile.
+func (s *memStore) cursorPage(td *tenantData, tenant string, q *scimd.ListQuery, entries []*entry, keys []scimd.PageKey, res *scimd.ListResult) error {
+	if q.Count <= 0 {
+		return nil
+	}
+	var at *scimd.PageKey
+	if q.Cursor != "" {
+		k, err := scimd.DecodeCursor(tenant, q, q.Cursor)
+		if err != nil {
+			return err
+		}
+		at = &k
+	}
+	// keys is sorted by comparePos: find where the position falls.
+	from, to := 0, min(q.Count, len(keys))
+	switch {
+	case at == nil:
+	case at.Before:
+		to, _ = slices.BinarySearchFunc(keys, *at, func(k, t scimd.PageKey) int { return comparePos(k, t, q.SortDescending) })
+		from = max(0, to-q.Count)
+	default:
+		from = sortSearch(len(keys), func(i int) bool { return comparePos(keys[i], *at, q.SortDescending) > 0 })
+		to = min(from+q.Count, len(keys))
+	}
+	for _, e := range entries[from:to] {
+		res.Resources = append(res.Resources, td.load(e, q.ReadOptions))
+	}
+	if from == to {
+		return nil
+	}
+	last, first := keys[to-1], keys[from]
+	first.Before = true
+	if to < len(keys) {
+		res.NextCursor = scimd.EncodeCursor(tenant, q, last)
+	}
+	if from > 0 && at != nil {
+		res.PreviousCursor = scimd.EncodeCursor(tenant, q, first)
+	}
+	return nil
+}
+
+// sortSearch is sort.Search: the smallest i in [0, n) with f(i) true, or n.
+func sortSearch(n int, f func(int) bool) int {
+	lo, hi := 0, n
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if !f(m) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+// comparePos orders two positions as List sorts: by key (nil keys last
+// ascending, first descending; values reversed when descending), then by
+// seq ascending. Without sortBy every key is nil and descending order
+// reverses seq.
+func comparePos(a, b scimd.PageKey, desc bool) int {
+	var c int
+	switch {
+	case a.Value == nil && b.Value == nil:
+		if desc {
+			return cmp.Compare(b.Seq, a.Seq)
+		}
+	case a.Value == nil:
+		c = 1
+		if desc {
+			c = -1
+		}
+	case b.Value == nil:
+		c = -1
+		if desc {
+			c = 1
+		}
+	default:
+		c = compareNormal(a.Value, b.Value)
+		if desc {
+			c = -c
+		}
+	}
+	if c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Seq, b.Seq)
+}
+
+// compareNormal orders two values made by normalKey.
+func compareNormal(x, y any) int {
+	switch x := x.(type) {
+	case bool:
+		y, _ := y.(bool)
+		switch {
+		case x == y:
+			return 0
+		case !x:
+			return -1
+		}
+		return 1
+	case float64:
+		y, _ := y.(float64)
+		return cmp.Compare(x, y)
+	case time.Time:
+		y, _ := y.(time.Time)
+		return x.Compare(y)
+	case string:
+		y, _ := y.(string)
+		return strings.Compare(x, y)
+	}
+	return 0
 }
 
 // Update implements scimd.Store. fn runs with the store locked, so updates
@@ -418,60 +545,60 @@ func (s *memStore) applyOps(td *tenantData, rt *schema.ResourceType, gid string,
 
 func isGroup(rt *schema.ResourceType) bool { return rt.Name == scimd.TypeGroup }
 
-// sortEntries sorts entries stably by the attribute p, per RFC 7644
-// §3.4.2.3: strings by their caseExact rule, multi-valued attributes by
-// their primary (else first) value, resources without a value last when
-// ascending and first when descending.
-func (s *memStore) sortEntries(entries []*entry, typ string, p filter.AttrPath, desc bool) error {
+// sortEntries sorts entries (and their positions, keys) by the attribute
+// p, per RFC 7644 §3.4.2.3: strings by their caseExact rule, multi-valued
+// attributes by their primary (else first) value, resources without a
+// value last when ascending and first when descending, ties in creation
+// order. It sets each key's Value to the entry's normalised sort key.
+func (s *memStore) sortEntries(entries []*entry, keys []scimd.PageKey, typ string, p filter.AttrPath, desc bool) error {
 	type keyed struct {
 		e   *entry
-		key any
+		pos scimd.PageKey
 	}
-	keys := make([]keyed, len(entries))
-	var target *schema.Attribute
+	ks := make([]keyed, len(entries))
 	for i, e := range entries {
 		rt, err := s.resourceType(e.r.Type)
 		if err != nil {
 			return err
 		}
+		ks[i] = keyed{e: e, pos: scimd.PageKey{Seq: e.seq}}
 		res, err := rt.Resolve(p)
 		if err != nil {
 			if typ == "" {
-				keys[i] = keyed{e: e}
 				continue
 			}
 			return err
 		}
-		target = res.Target()
-		keys[i] = keyed{e: e, key: sortValue(rt, e.r, res)}
+		ks[i].pos.Value = normalKey(res.Target(), sortValue(rt, e.r, res))
 	}
-	slices.SortStableFunc(keys, func(a, b keyed) int {
-		switch {
-		case a.key == nil && b.key == nil:
-			return 0
-		case a.key == nil:
-			return 1 // missing last, whatever the direction
-		case b.key == nil:
-			return -1
-		}
-		c := compareValues(target, a.key, b.key)
-		if desc {
-			c = -c
-		}
-		return c
-	})
-	if desc {
-		// Missing values first when descending: move the tail to the front.
-		n := 0
-		for n < len(keys) && keys[len(keys)-1-n].key == nil {
-			n++
-		}
-		keys = append(keys[len(keys)-n:], keys[:len(keys)-n]...)
-	}
-	for i, k := range keys {
-		entries[i] = k.e
+	slices.SortFunc(ks, func(a, b keyed) int { return comparePos(a.pos, b.pos, desc) })
+	for i, k := range ks {
+		entries[i], keys[i] = k.e, k.pos
 	}
 	return nil
+}
+
+// normalKey turns a sort value of attribute a into a value that orders by
+// compareNormal and survives a cursor (scimd.EncodeCursor): bool, float64,
+// time.Time or string (folded unless caseExact); nil stays nil.
+func normalKey(a *schema.Attribute, v any) any {
+	if v == nil || a == nil {
+		return nil
+	}
+	switch a.Type {
+	case schema.Boolean:
+		b, _ := v.(bool)
+		return b
+	case schema.Integer, schema.Decimal:
+		return toFloat(v)
+	case schema.DateTime:
+		return toTime(v)
+	}
+	str := fmt.Sprint(v)
+	if !a.CaseExact {
+		str = strings.ToLower(str)
+	}
+	return str
 }
 
 // sortValue returns the value of the resolved attribute in r, or nil.
@@ -514,31 +641,6 @@ func sortValue(rt *schema.ResourceType, r *scimd.Resource, res schema.Resolved) 
 		v = m[res.Sub.Name]
 	}
 	return v
-}
-
-// compareValues orders two non-nil values of attribute a.
-func compareValues(a *schema.Attribute, x, y any) int {
-	switch a.Type {
-	case schema.Boolean:
-		bx, _ := x.(bool)
-		by, _ := y.(bool)
-		switch {
-		case bx == by:
-			return 0
-		case !bx:
-			return -1
-		}
-		return 1
-	case schema.Integer, schema.Decimal:
-		return cmp.Compare(toFloat(x), toFloat(y))
-	case schema.DateTime:
-		return toTime(x).Compare(toTime(y))
-	}
-	sx, sy := fmt.Sprint(x), fmt.Sprint(y)
-	if !a.CaseExact {
-		sx, sy = strings.ToLower(sx), strings.ToLower(sy)
-	}
-	return strings.Compare(sx, sy)
 }
 
 func toFloat(v any) float64 {

@@ -155,6 +155,7 @@ func (r *Reloader) check() error {
 	}
 	r.cert.Store(cert)
 	r.sum = sum
+	r.badSum = [sha256.Size]byte{}
 	r.logger.Info("TLS certificate reloaded",
 		"cert", r.certFile,
 		"subject", cert.Leaf.Subject.String(),

@@ -209,10 +209,23 @@ func (SQLite) Arg(v any) any {
 // Quote implements Dialect.
 func (SQLite) Quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// Postgres is the PostgreSQL dialect (jsonb, "$n" placeholders). It exists
-// so the compiler's output can be checked for both databases; the postgres
-// store will use it.
-type Postgres struct{}
+// Postgres is the PostgreSQL dialect (jsonb, "$n" placeholders), used by
+// the postgres store.
+//
+// Strings taken from JSON documents are COLLATE "C", so that comparisons,
+// LIKE and ORDER BY go by bytes (code points), as in Go and SQLite, whatever
+// the database's default collation; the store's text columns are declared
+// COLLATE "C" for the same reason. Numbers and booleans are extracted only
+// when the JSON value has that type (NULL otherwise), so a stray value never
+// turns into a cast error. Fold is lower(), whose case mapping depends on a
+// collation's LC_CTYPE: LowerCollation names one that folds as Fold does.
+type Postgres struct {
+	// LowerCollation, if not "", is applied to the argument of lower():
+	// a collation whose case mapping agrees with Fold (the store probes
+	// for one). "" uses the database default, which folds ASCII only in a
+	// "C" database.
+	LowerCollation string
+}
 
 // Name implements Dialect.
 func (Postgres) Name() string { return "postgres" }
@@ -235,14 +248,15 @@ func (d Postgres) pgPath(keys []string) string {
 
 // Extract implements Dialect.
 func (d Postgres) Extract(base string, keys []string, t schema.Type) string {
-	s := "(" + base + " #>> " + d.pgPath(keys) + ")"
+	path := d.pgPath(keys)
+	text := "(" + base + " #>> " + path + ")"
 	switch t {
 	case schema.Integer, schema.Decimal:
-		return s + "::numeric"
+		return "(CASE WHEN jsonb_typeof(" + base + " #> " + path + ") = 'number' THEN " + text + "::numeric END)"
 	case schema.Boolean:
-		return s + "::boolean"
+		return "(CASE WHEN jsonb_typeof(" + base + " #> " + path + ") = 'boolean' THEN " + text + "::boolean END)"
 	}
-	return s
+	return "(" + text + ` COLLATE "C")`
 }
 
 // IsObject implements Dialect.
@@ -259,10 +273,18 @@ func (d Postgres) Each(base string, keys []string, alias string) string {
 // Elem implements Dialect.
 func (Postgres) Elem(alias string) string { return alias + ".value" }
 
-// Fold implements Dialect.
-func (Postgres) Fold(expr string) string { return "lower(" + expr + ")" }
+// Fold implements Dialect. The result is COLLATE "C" again, so that it
+// compares and sorts by bytes.
+func (d Postgres) Fold(expr string) string {
+	if d.LowerCollation == "" {
+		return "lower(" + expr + `) COLLATE "C"`
+	}
+	return "lower(" + expr + " COLLATE " + quoteIdent(d.LowerCollation) + `) COLLATE "C"`
+}
 
-// DateTime implements Dialect.
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// DateTime implements Dialect. PostgreSQL keeps microseconds.
 func (Postgres) DateTime(expr string) string { return "(" + expr + ")::timestamptz" }
 
 // Like implements Dialect.

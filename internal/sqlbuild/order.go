@@ -34,22 +34,11 @@ func (b *Builder) OrderByAny(types []*schema.ResourceType, path *filter.AttrPath
 	if path == nil {
 		return b.OrderBy(nil, nil, desc)
 	}
-	var whens []string
-	var first error
-	for _, rt := range types {
-		key, err := b.sortKey(rt, *path)
-		if err != nil {
-			if first == nil {
-				first = err
-			}
-			continue
-		}
-		whens = append(whens, " WHEN "+b.D.Quote(rt.Name)+" THEN "+key)
+	key, err := b.SortKeyAny(types, path)
+	if err != nil {
+		return "", err
 	}
-	if len(whens) == 0 {
-		return "", first
-	}
-	return orderList("CASE r.type"+strings.Join(whens, "")+" END", desc), nil
+	return orderList(key, desc), nil
 }
 
 func orderList(key string, desc bool) string {
@@ -85,4 +74,38 @@ func (b *Builder) sortKey(rt *schema.ResourceType, p filter.AttrPath) (string, e
 		return b.D.Fold(s.expr), nil
 	}
 	return s.expr, nil
+}
+
+// SortKey returns the sort key expression OrderBy sorts by (without
+// direction or tie-break), or "" for a nil path (creation order, r.seq).
+// Stores use it to select the key of each row for keyset paging.
+func (b *Builder) SortKey(rt *schema.ResourceType, path *filter.AttrPath) (string, error) {
+	if path == nil {
+		return "", nil
+	}
+	return b.sortKey(rt, *path)
+}
+
+// SortKeyAny is SortKey for a query across several resource types, as
+// OrderByAny sorts.
+func (b *Builder) SortKeyAny(types []*schema.ResourceType, path *filter.AttrPath) (string, error) {
+	if path == nil {
+		return "", nil
+	}
+	var whens []string
+	var first error
+	for _, rt := range types {
+		key, err := b.sortKey(rt, *path)
+		if err != nil {
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		whens = append(whens, " WHEN "+b.D.Quote(rt.Name)+" THEN "+key)
+	}
+	if len(whens) == 0 {
+		return "", first
+	}
+	return "CASE r.type" + strings.Join(whens, "") + " END", nil
 }

@@ -1,0 +1,24 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/scimd/scimd"
+)
+
+// Explain returns EXPLAIN of the page query of q (OFFSET paging).
+func (db *DB) Explain(ctx context.Context, tenant string, q *scimd.ListQuery) (string, error) {
+	var plan string
+	err := db.inReadTx(ctx, func(tx *Tx) error {
+		var err error
+		plan, err = tx.explainPage(ctx, tenant, q, nil)
+		return err
+	})
+	return plan, err
+}
+
+// ExecSQL runs statements on the database (test fixtures).
+func (db *DB) ExecSQL(ctx context.Context, sql string) error {
+	_, err := db.pool.Exec(ctx, sql)
+	return err
+}

@@ -1,0 +1,703 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/scimd/scimd"
+	"github.com/scimd/scimd/internal/sqlbuild"
+	"github.com/scimd/scimd/schema"
+)
+
+// resourceCols are the columns scanned by scanResource, on alias r.
+const resourceCols = `r.seq, r.id, r.type, r.created, r.last_modified, r.version, r.member_count, r.schemas, r.doc`
+
+// row is a stored resource with its internal sequence number.
+type row struct {
+	seq int64
+	res *scimd.Resource
+}
+
+func (db *DB) scanResource(s pgx.Row) (row, error) {
+	var (
+		rw        row
+		r         scimd.Resource
+		schs, doc []byte
+	)
+	if err := s.Scan(&rw.seq, &r.ID, &r.Type, &r.Meta.Created, &r.Meta.LastModified, &r.Meta.Version, &r.MemberCount, &schs, &doc); err != nil {
+		return rw, err
+	}
+	r.Meta.Created = r.Meta.Created.UTC()
+	r.Meta.LastModified = r.Meta.LastModified.UTC()
+	if err := json.Unmarshal(schs, &r.Schemas); err != nil {
+		return rw, fmt.Errorf("postgres: resource %s: schemas: %w", r.ID, err)
+	}
+	var err error
+	if r.Attrs, err = decodeDoc(db.reg.ResourceType(r.Type), doc); err != nil {
+		return rw, fmt.Errorf("postgres: resource %s: %w", r.ID, err)
+	}
+	rw.res = &r
+	return rw, nil
+}
+
+// decodeDoc decodes a stored document, turning JSON numbers into int64 or
+// float64 as the schema declares (integer or decimal).
+func decodeDoc(rt *schema.ResourceType, doc []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("decode document: %w", err)
+	}
+	if m == nil {
+		m = map[string]any{}
+	}
+	for k, v := range m {
+		var a *schema.Attribute
+		if rt != nil {
+			if ext := rt.Extension(k); ext != nil {
+				if obj, ok := v.(map[string]any); ok {
+					for ek, ev := range obj {
+						obj[ek] = fixNumbers(ext.Schema.Attr(ek), ev)
+					}
+				}
+				continue
+			}
+			a = rt.Schema.Attr(k)
+			if a == nil {
+				a = findAttr(schema.CommonAttributes, k)
+			}
+		}
+		m[k] = fixNumbers(a, v)
+	}
+	return m, nil
+}
+
+func findAttr(attrs []*schema.Attribute, name string) *schema.Attribute {
+	for _, a := range attrs {
+		if strings.EqualFold(a.Name, name) {
+			return a
+		}
+	}
+	return nil
+}
+
+// fixNumbers converts json.Number values under attribute a (nil: unknown).
+func fixNumbers(a *schema.Attribute, v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		if a != nil && a.Type == schema.Decimal {
+			if f, err := v.Float64(); err == nil {
+				return f
+			}
+		}
+		if i, err := v.Int64(); err == nil {
+			return i
+		}
+		if f, err := v.Float64(); err == nil {
+			return f
+		}
+		return v.String()
+	case []any:
+		for i, e := range v {
+			v[i] = fixNumbers(a, e)
+		}
+	case map[string]any:
+		for k, e := range v {
+			var sub *schema.Attribute
+			if a != nil {
+				sub = a.Sub(k)
+			}
+			v[k] = fixNumbers(sub, e)
+		}
+	}
+	return v
+}
+
+// extracted are the indexed columns derived from a resource's attributes.
+// Folding happens here, in Go, with sqlbuild.Fold: the same function the
+// sqlite store and the filter compiler use, so both stores agree.
+type extracted struct {
+	externalID, nameLC, displayLC *string
+	active                        *bool
+	emails                        [][2]*string // folded (type, value)
+}
+
+func str(m map[string]any, key string) (string, bool) {
+	s, ok := m[key].(string)
+	return s, ok
+}
+
+func folded(s string) *string {
+	f := sqlbuild.Fold(s)
+	return &f
+}
+
+func extract(r *scimd.Resource) extracted {
+	var x extracted
+	if s, ok := str(r.Attrs, "externalId"); ok {
+		x.externalID = &s
+	}
+	if s, ok := str(r.Attrs, "displayName"); ok {
+		x.displayLC = folded(s)
+	}
+	switch r.Type {
+	case scimd.TypeUser:
+		if s, ok := str(r.Attrs, "userName"); ok {
+			x.nameLC = folded(s)
+		}
+		if b, ok := r.Attrs["active"].(bool); ok {
+			x.active = &b
+		}
+		if list, ok := r.Attrs["emails"].([]any); ok {
+			for _, e := range list {
+				m, ok := e.(map[string]any)
+				if !ok {
+					continue
+				}
+				var t, v *string
+				if s, ok := str(m, "type"); ok {
+					t = folded(s)
+				}
+				if s, ok := str(m, "value"); ok {
+					v = folded(s)
+				}
+				x.emails = append(x.emails, [2]*string{t, v})
+			}
+		}
+	case scimd.TypeGroup:
+		x.nameLC = x.displayLC
+	}
+	return x
+}
+
+func encodeDoc(r *scimd.Resource) (schemas, doc json.RawMessage, err error) {
+	attrs := r.Attrs
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(attrs); err != nil {
+		return nil, nil, fmt.Errorf("postgres: encode resource: %w", err)
+	}
+	doc = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	s := r.Schemas
+	if s == nil {
+		s = []string{}
+	}
+	sb, err := json.Marshal(s)
+	if err != nil {
+		return nil, nil, fmt.Errorf("postgres: encode schemas: %w", err)
+	}
+	return sb, doc, nil
+}
+
+// conflict returns the uniqueness error for a resource of type typ.
+func conflict(typ string, r *scimd.Resource) error {
+	switch typ {
+	case scimd.TypeUser:
+		v, _ := str(r.Attrs, "userName")
+		return scimd.Conflict("userName %q is already taken", v)
+	case scimd.TypeGroup:
+		v, _ := str(r.Attrs, "displayName")
+		return scimd.Conflict("a group with displayName %q already exists", v)
+	}
+	return scimd.Conflict("a %s with the same unique attribute already exists", typ)
+}
+
+// writeError translates the error of a statement writing r: uniqueness and
+// unstorable text are client errors.
+func writeError(what string, r *scimd.Resource, err error) error {
+	switch {
+	case isUnique(err):
+		return conflict(r.Type, r)
+	case badText(err):
+		return &scimd.Error{Status: 400, ScimType: scimd.ScimTypeInvalidValue,
+			Detail: "a value contains a character that cannot be stored (NUL)", Err: err}
+	}
+	return fmt.Errorf("postgres: %s %s: %w", what, r.Type, err)
+}
+
+func (db *DB) resourceType(typ string) (*schema.ResourceType, error) {
+	rt := db.reg.ResourceType(typ)
+	if rt == nil {
+		return nil, scimd.BadRequest(scimd.ScimTypeInvalidValue, "unknown resource type %q", typ)
+	}
+	return rt, nil
+}
+
+// Create implements scimd.Store.
+func (db *DB) Create(ctx context.Context, tenant string, r *scimd.Resource) (*scimd.Resource, error) {
+	rt, err := db.resourceType(r.Type)
+	if err != nil {
+		return nil, err
+	}
+	var out *scimd.Resource
+	err = db.inTx(ctx, func(tx *Tx) error {
+		out, err = tx.createResource(ctx, tenant, rt, r)
+		return err
+	})
+	return out, err
+}
+
+func (tx *Tx) createResource(ctx context.Context, tenant string, rt *schema.ResourceType, in *scimd.Resource) (*scimd.Resource, error) {
+	r := &scimd.Resource{
+		Type:    rt.Name,
+		ID:      scimd.NewID(),
+		Schemas: slices.Clone(in.Schemas),
+		Attrs:   in.Attrs,
+		Meta:    scimd.Meta{Created: tx.now, LastModified: tx.now, Version: 1},
+	}
+	if r.Attrs == nil {
+		r.Attrs = map[string]any{}
+	}
+	if in.Members != nil && rt.Name != scimd.TypeGroup {
+		return nil, scimd.BadRequest(scimd.ScimTypeInvalidValue, "a %s has no members", rt.Name)
+	}
+	schemas, doc, err := encodeDoc(r)
+	if err != nil {
+		return nil, err
+	}
+	x := extract(r)
+	var seq int64
+	err = tx.QueryRow(ctx, `INSERT INTO resources
+		(tenant_id, id, type, external_id, name_lc, display_lc, active, created, last_modified, version, member_count, schemas, doc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 1, 0, $9, $10) RETURNING seq`,
+		tenant, r.ID, r.Type, x.externalID, x.nameLC, x.displayLC, x.active, tx.now, schemas, doc).Scan(&seq)
+	if err != nil {
+		return nil, writeError("create", r, err)
+	}
+	if err := tx.writeValueIndex(ctx, tenant, seq, x, false); err != nil {
+		return nil, err
+	}
+	if in.Members != nil {
+		n, err := tx.addMembers(ctx, tenant, r.ID, in.Members)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			if _, err := tx.Exec(ctx, `UPDATE resources SET member_count = member_count + $1 WHERE seq = $2`, n, seq); err != nil {
+				return nil, fmt.Errorf("postgres: create group: member count: %w", err)
+			}
+		}
+		r.MemberCount = int(n)
+		if r.Members, err = tx.loadMembers(ctx, tenant, []string{r.ID}, nil); err != nil {
+			return nil, err
+		}
+		if r.Members == nil {
+			r.Members = []scimd.Member{}
+		}
+	}
+	return r, nil
+}
+
+// writeValueIndex (re)writes the value index rows of a resource.
+func (tx *Tx) writeValueIndex(ctx context.Context, tenant string, seq int64, x extracted, replace bool) error {
+	b := &pgx.Batch{}
+	if replace {
+		b.Queue(`DELETE FROM value_index WHERE tenant_id = $1 AND res_seq = $2`, tenant, seq)
+	}
+	for i, e := range x.emails {
+		b.Queue(`INSERT INTO value_index (tenant_id, res_seq, attr, ord, type_lc, value_lc)
+			VALUES ($1, $2, 'emails', $3, $4, $5)`, tenant, seq, i, e[0], e[1])
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		if badText(err) {
+			return scimd.BadRequest(scimd.ScimTypeInvalidValue, "an email contains a character that cannot be stored (NUL)")
+		}
+		return fmt.Errorf("postgres: value index: %w", err)
+	}
+	return nil
+}
+
+// addMembers adds members to a group, skipping existing ones, and returns
+// how many were added. Each member must be a User or Group of the tenant.
+// It costs two round trips whatever the number of members: one query looks
+// them all up, one pipelined batch inserts them.
+func (tx *Tx) addMembers(ctx context.Context, tenant, group string, members []scimd.Member) (int64, error) {
+	if len(members) == 0 {
+		return 0, nil
+	}
+	ids := make([]string, 0, len(members))
+	for _, m := range members {
+		if m.Value == group {
+			return 0, scimd.BadRequest(scimd.ScimTypeInvalidValue, "a group cannot be a member of itself")
+		}
+		ids = append(ids, m.Value)
+	}
+	type info struct{ typ, display string }
+	found := make(map[string]info, len(ids))
+	rows, err := tx.Query(ctx, `SELECT id, type, coalesce(doc->>'displayName', doc->>'userName', '')
+		FROM resources WHERE tenant_id = $1 AND id = ANY($2)`, tenant, ids)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: add members: %w", err)
+	}
+	for rows.Next() {
+		var id string
+		var in info
+		if err := rows.Scan(&id, &in.typ, &in.display); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("postgres: add members: %w", err)
+		}
+		found[id] = in
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		if badText(err) {
+			return 0, scimd.BadRequest(scimd.ScimTypeInvalidValue, "a member value contains a character that cannot be stored (NUL)")
+		}
+		return 0, fmt.Errorf("postgres: add members: %w", err)
+	}
+	b := &pgx.Batch{}
+	for _, m := range members {
+		in, ok := found[m.Value]
+		if !ok {
+			return 0, scimd.BadRequest(scimd.ScimTypeInvalidValue, "member %q does not exist", m.Value)
+		}
+		if in.typ != scimd.TypeUser && in.typ != scimd.TypeGroup {
+			return 0, scimd.BadRequest(scimd.ScimTypeInvalidValue, "member %q is a %s, not a User or Group", m.Value, in.typ)
+		}
+		d := m.Display
+		if d == "" {
+			d = in.display
+		}
+		b.Queue(`INSERT INTO memberships (tenant_id, group_id, member_id, member_type, display)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, group_id, member_id) DO NOTHING`,
+			tenant, group, m.Value, in.typ, d)
+	}
+	return tx.batchAffected(ctx, "add members", b)
+}
+
+// batchAffected sends b and returns the total number of rows its
+// statements changed.
+func (tx *Tx) batchAffected(ctx context.Context, what string, b *pgx.Batch) (int64, error) {
+	br := tx.SendBatch(ctx, b)
+	var n int64
+	for range b.Len() {
+		tag, err := br.Exec()
+		if err != nil {
+			br.Close()
+			if sqlState(err) == codeForeignKeyViolation {
+				// The member was deleted after it was looked up.
+				return 0, scimd.BadRequest(scimd.ScimTypeInvalidValue, "a member does not exist")
+			}
+			if badText(err) {
+				return 0, scimd.BadRequest(scimd.ScimTypeInvalidValue, "a member contains a character that cannot be stored (NUL)")
+			}
+			return 0, fmt.Errorf("postgres: %s: %w", what, err)
+		}
+		n += tag.RowsAffected()
+	}
+	if err := br.Close(); err != nil {
+		return 0, fmt.Errorf("postgres: %s: %w", what, err)
+	}
+	return n, nil
+}
+
+// removeMembers removes the listed members from a group and returns how
+// many were removed.
+func (tx *Tx) removeMembers(ctx context.Context, tenant, group string, members []scimd.Member) (int64, error) {
+	if len(members) == 0 {
+		return 0, nil
+	}
+	ids := make([]string, 0, len(members))
+	for _, m := range members {
+		ids = append(ids, m.Value)
+	}
+	tag, err := tx.Exec(ctx, `DELETE FROM memberships WHERE tenant_id = $1 AND group_id = $2 AND member_id = ANY($3)`,
+		tenant, group, ids)
+	if err != nil {
+		if badText(err) {
+			return 0, nil // no member id contains NUL
+		}
+		return 0, fmt.Errorf("postgres: remove members: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// Get implements scimd.Store.
+func (db *DB) Get(ctx context.Context, tenant, typ, id string, opt scimd.ReadOptions) (*scimd.Resource, error) {
+	var r *scimd.Resource
+	err := db.inReadTx(ctx, func(tx *Tx) error {
+		rw, err := tx.findResource(ctx, tenant, typ, id, "")
+		if err != nil {
+			return err
+		}
+		r = rw.res
+		return tx.load(ctx, tenant, []*scimd.Resource{r}, opt)
+	})
+	return r, err
+}
+
+// findResource reads one resource; lock, if not "", is a locking clause
+// such as "FOR NO KEY UPDATE".
+func (tx *Tx) findResource(ctx context.Context, tenant, typ, id, lock string) (row, error) {
+	rw, err := tx.db.scanResource(tx.QueryRow(ctx,
+		`SELECT `+resourceCols+` FROM resources r WHERE r.tenant_id = $1 AND r.id = $2 AND r.type = $3 `+lock, tenant, id, typ))
+	if errors.Is(err, pgx.ErrNoRows) || badText(err) {
+		return rw, scimd.NotFound("Resource %s not found", id)
+	}
+	if err != nil {
+		return rw, fmt.Errorf("postgres: get %s %s: %w", typ, id, err)
+	}
+	return rw, nil
+}
+
+// load fills Members of groups and Groups of users as opt says, with one
+// query per kind for all of rs.
+func (tx *Tx) load(ctx context.Context, tenant string, rs []*scimd.Resource, opt scimd.ReadOptions) error {
+	var groups, users []string
+	for _, r := range rs {
+		switch r.Type {
+		case scimd.TypeGroup:
+			if opt.Members {
+				groups = append(groups, r.ID)
+				r.Members = []scimd.Member{}
+			}
+		case scimd.TypeUser:
+			if opt.Groups {
+				users = append(users, r.ID)
+				r.Groups = []scimd.GroupRef{}
+			}
+		}
+	}
+	if len(groups) > 0 {
+		byGroup := map[string][]scimd.Member{}
+		if _, err := tx.loadMembers(ctx, tenant, groups, byGroup); err != nil {
+			return err
+		}
+		for _, r := range rs {
+			if ms, ok := byGroup[r.ID]; ok && r.Type == scimd.TypeGroup {
+				r.Members = ms
+			}
+		}
+	}
+	if len(users) > 0 {
+		byUser, err := tx.loadGroups(ctx, tenant, users)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			if gs, ok := byUser[r.ID]; ok && r.Type == scimd.TypeUser {
+				r.Groups = gs
+			}
+		}
+	}
+	return nil
+}
+
+// loadMembers loads the members of groups, in insertion order. With a nil
+// map it returns the members of the single group ids[0].
+func (tx *Tx) loadMembers(ctx context.Context, tenant string, ids []string, into map[string][]scimd.Member) ([]scimd.Member, error) {
+	rows, err := tx.Query(ctx, `SELECT group_id, member_id, member_type, coalesce(display, '')
+		FROM memberships WHERE tenant_id = $1 AND group_id = ANY($2) ORDER BY seq`, tenant, ids)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: load members: %w", err)
+	}
+	defer rows.Close()
+	var out []scimd.Member
+	for rows.Next() {
+		var g string
+		var m scimd.Member
+		if err := rows.Scan(&g, &m.Value, &m.Type, &m.Display); err != nil {
+			return nil, fmt.Errorf("postgres: load members: %w", err)
+		}
+		if into == nil {
+			out = append(out, m)
+		} else {
+			into[g] = append(into[g], m)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: load members: %w", err)
+	}
+	if into == nil && out == nil {
+		out = []scimd.Member{}
+	}
+	return out, nil
+}
+
+// loadGroups loads the groups each user is a direct member of, in group
+// creation order.
+func (tx *Tx) loadGroups(ctx context.Context, tenant string, users []string) (map[string][]scimd.GroupRef, error) {
+	rows, err := tx.Query(ctx, `SELECT m.member_id, g.id, coalesce(g.doc->>'displayName', '')
+		FROM memberships m JOIN resources g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
+		WHERE m.tenant_id = $1 AND m.member_id = ANY($2) ORDER BY g.seq`, tenant, users)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: load groups: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]scimd.GroupRef{}
+	for rows.Next() {
+		var u string
+		var g scimd.GroupRef
+		if err := rows.Scan(&u, &g.Value, &g.Display); err != nil {
+			return nil, fmt.Errorf("postgres: load groups: %w", err)
+		}
+		out[u] = append(out[u], g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: load groups: %w", err)
+	}
+	return out, nil
+}
+
+// Update implements scimd.Store: the resource row is locked (FOR NO KEY
+// UPDATE) while fn runs, so concurrent updaters, in this process or another,
+// take turns; see the package comment.
+func (db *DB) Update(ctx context.Context, tenant, typ, id string, opt scimd.ReadOptions, fn scimd.UpdateFunc) (*scimd.Resource, error) {
+	rt, err := db.resourceType(typ)
+	if err != nil {
+		return nil, err
+	}
+	var out *scimd.Resource
+	err = db.inTx(ctx, func(tx *Tx) error {
+		out, err = tx.update(ctx, tenant, rt, id, opt, fn)
+		return err
+	})
+	return out, err
+}
+
+// errVersionRace is returned inside the transaction when the row changed
+// between the read and the write, which the row lock rules out; it is
+// treated like a serialization failure.
+var errVersionRace = &pgconn.PgError{Code: codeSerializationFailure, Message: "resource version changed during update"}
+
+func (tx *Tx) update(ctx context.Context, tenant string, rt *schema.ResourceType, id string,
+	opt scimd.ReadOptions, fn scimd.UpdateFunc) (*scimd.Resource, error) {
+	rw, err := tx.findResource(ctx, tenant, rt.Name, id, "FOR NO KEY UPDATE")
+	if err != nil {
+		return nil, err
+	}
+	r := rw.res
+	old, count := r.Meta, r.MemberCount
+	ops, err := fn(r)
+	if err != nil {
+		return nil, err
+	}
+	r.ID, r.Type, r.Meta, r.MemberCount = id, rt.Name, old, count
+	r.Members, r.Groups = nil, nil
+
+	delta := int64(0)
+	for _, op := range ops {
+		if rt.Name != scimd.TypeGroup {
+			return nil, scimd.BadRequest(scimd.ScimTypeInvalidValue, "a %s has no members", rt.Name)
+		}
+		d, err := tx.applyMemberOp(ctx, tenant, id, op)
+		if err != nil {
+			return nil, err
+		}
+		delta += d
+	}
+
+	schemas, doc, err := encodeDoc(r)
+	if err != nil {
+		return nil, err
+	}
+	x := extract(r)
+	tag, err := tx.Exec(ctx, `UPDATE resources SET external_id = $1, name_lc = $2, display_lc = $3, active = $4,
+		last_modified = $5, version = version + 1, member_count = member_count + $6, schemas = $7, doc = $8
+		WHERE seq = $9 AND version = $10`,
+		x.externalID, x.nameLC, x.displayLC, x.active, tx.now, delta, schemas, doc, rw.seq, old.Version)
+	if err != nil {
+		return nil, writeError("update", r, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return nil, errVersionRace
+	}
+	if err := tx.writeValueIndex(ctx, tenant, rw.seq, x, true); err != nil {
+		return nil, err
+	}
+	r.Meta.Version = old.Version + 1
+	r.Meta.LastModified = tx.now
+	r.MemberCount += int(delta)
+	if err := tx.load(ctx, tenant, []*scimd.Resource{r}, opt); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// applyMemberOp applies one membership change and returns the change in
+// member count.
+func (tx *Tx) applyMemberOp(ctx context.Context, tenant, group string, op scimd.MemberOp) (int64, error) {
+	switch op.Kind {
+	case scimd.MemberAdd:
+		return tx.addMembers(ctx, tenant, group, op.Members)
+	case scimd.MemberRemove:
+		n, err := tx.removeMembers(ctx, tenant, group, op.Members)
+		return -n, err
+	case scimd.MemberRemoveAll:
+		tag, err := tx.Exec(ctx, `DELETE FROM memberships WHERE tenant_id = $1 AND group_id = $2`, tenant, group)
+		if err != nil {
+			return 0, fmt.Errorf("postgres: remove all members: %w", err)
+		}
+		return -tag.RowsAffected(), nil
+	case scimd.MemberRemoveWhere:
+		if op.Filter == nil {
+			return 0, scimd.BadRequest(scimd.ScimTypeInvalidFilter, "member filter is missing")
+		}
+		b := &sqlbuild.Builder{D: tx.db.dialect, Tenant: tenant}
+		head := "DELETE FROM memberships AS m WHERE m.tenant_id = " + b.Bind(tenant) + " AND m.group_id = " + b.Bind(group)
+		var members *schema.Attribute
+		if rt := tx.db.reg.ResourceType(scimd.TypeGroup); rt != nil {
+			members = rt.Schema.Attr("members")
+		}
+		cond, err := b.MemberWhere(members, op.Filter)
+		if err != nil {
+			return 0, err
+		}
+		tag, err := tx.Exec(ctx, head+" AND "+cond, b.Args...)
+		if err != nil {
+			if badText(err) {
+				return 0, scimd.BadRequest(scimd.ScimTypeInvalidFilter, "a filter value contains a character that cannot be compared (NUL)")
+			}
+			return 0, fmt.Errorf("postgres: remove members by filter: %w", err)
+		}
+		return -tag.RowsAffected(), nil
+	}
+	return 0, fmt.Errorf("postgres: unknown member op kind %d", op.Kind)
+}
+
+// Delete implements scimd.Store.
+func (db *DB) Delete(ctx context.Context, tenant, typ, id string, check func(*scimd.Resource) error) error {
+	return db.inTx(ctx, func(tx *Tx) error {
+		rw, err := tx.findResource(ctx, tenant, typ, id, "FOR UPDATE")
+		if err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(rw.res); err != nil {
+				return err
+			}
+		}
+		// Groups this resource is a member of lose a member: a change
+		// to them.
+		if _, err := tx.Exec(ctx, `UPDATE resources SET member_count = member_count - 1, version = version + 1, last_modified = $1
+			WHERE tenant_id = $2 AND id IN (SELECT group_id FROM memberships WHERE tenant_id = $2 AND member_id = $3)`,
+			tx.now, tenant, id); err != nil {
+			return fmt.Errorf("postgres: delete %s %s: update groups: %w", typ, id, err)
+		}
+		b := &pgx.Batch{}
+		b.Queue(`DELETE FROM memberships WHERE tenant_id = $1 AND member_id = $2`, tenant, id)
+		b.Queue(`DELETE FROM memberships WHERE tenant_id = $1 AND group_id = $2`, tenant, id)
+		b.Queue(`DELETE FROM value_index WHERE tenant_id = $1 AND res_seq = $2`, tenant, rw.seq)
+		b.Queue(`DELETE FROM resources WHERE seq = $1`, rw.seq)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("postgres: delete %s %s: %w", typ, id, err)
+		}
+		return nil
+	})
+}

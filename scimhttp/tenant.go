@@ -1,0 +1,207 @@
+package scimhttp
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/scimd/scimd"
+	"github.com/scimd/scimd/internal/proxy"
+)
+
+// TenantPathPrefix introduces a tenant name in a path-routed request:
+// /t/{tenant}/scim/v2/Users reaches tenant {tenant}'s /scim/v2/Users.
+const TenantPathPrefix = "/t/"
+
+// Route is what a request addresses before anyone has authenticated it:
+// the tenant named by its host or path, and the parts of its public URL.
+type Route struct {
+	// Tenant is the tenant the request's host or path names, or nil when
+	// neither does (then the credential's tenant applies).
+	Tenant *scimd.Tenant
+	// ByHost reports that the host named Tenant.
+	ByHost bool
+	// Prefix is "/t/{tenant}" when the path named Tenant, else "".
+	Prefix string
+	// Path is the request path with Prefix removed.
+	Path string
+	// Scheme ("http" or "https") and Host (with port, if any) are those the
+	// client used: from the connection, or from X-Forwarded-Proto and
+	// X-Forwarded-Host when the peer is a trusted proxy.
+	Scheme string
+	Host   string
+	// ClientIP is the client's address (see proxy.Trusted.ClientIP).
+	ClientIP string
+}
+
+// BaseURL returns the URL at which the request's tenant is served, without
+// the SCIM base path and without a trailing slash: scheme, host and, for a
+// path-routed request, the /t/{tenant} prefix.
+func (rt *Route) BaseURL() string {
+	return rt.Scheme + "://" + safeHost(rt.Host) + rt.Prefix
+}
+
+// safeHost returns host, or "localhost" if host is empty or holds a
+// character that could change the meaning of a URL built from it.
+func safeHost(host string) string {
+	if host == "" || strings.ContainsAny(host, "/ \\\"<>?#@") {
+		return "localhost"
+	}
+	return host
+}
+
+// Resolver finds the tenant a request addresses, by its Host or by the
+// path prefix /t/{tenant}, believing X-Forwarded-* headers only from
+// trusted proxies. The SCIM Handler uses one; other handlers served beside
+// it (an OAuth authorization server, for instance) use Handler.Resolver so
+// that they route requests exactly as the SCIM endpoints do.
+type Resolver struct {
+	tenants scimd.TenantStore
+	proxy   *proxy.Trusted
+}
+
+// NewResolver returns a Resolver looking tenants up in tenants (nil: no
+// request names a tenant) and trusting the proxies at trustedProxies (CIDR
+// prefixes or addresses; none: no one).
+func NewResolver(tenants scimd.TenantStore, trustedProxies []string) (*Resolver, error) {
+	p, err := proxy.ParseCIDRs(trustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("scimhttp: trusted proxies: %w", err)
+	}
+	return &Resolver{tenants: tenants, proxy: p}, nil
+}
+
+// Failures of Resolve. Both are 401s with the detail every failed
+// authentication gets, so that a client learns nothing of which tenants
+// exist or are disabled.
+var (
+	errUnknownTenant  = unauthorized()
+	errTenantDisabled = unauthorized()
+)
+
+func unauthorized() *scimd.Error {
+	return scimd.Errorf(http.StatusUnauthorized, "", "Authentication failed: a valid credential for this tenant is required")
+}
+
+// Resolve returns the Route of r. A tenant named by the path that does not
+// exist, a disabled tenant, and a host and a path that name different
+// tenants are 401 *scimd.Error values; other errors are the store's.
+//
+// The host names a tenant when it is one of the tenant's Hosts (compared
+// case-insensitively, port ignored); the path names one when it begins with
+// /t/{name}. A host that is no tenant's is not an error: the request then
+// names no tenant, unless its path does.
+func (rs *Resolver) Resolve(r *http.Request) (*Route, error) {
+	rt := &Route{Path: r.URL.Path, Scheme: "http", Host: r.Host, ClientIP: r.RemoteAddr}
+	if rs == nil {
+		if r.TLS != nil {
+			rt.Scheme = "https"
+		}
+		return rt, nil
+	}
+	rt.Scheme, rt.Host, rt.ClientIP = rs.proxy.Scheme(r), rs.proxy.Host(r), rs.proxy.ClientIP(r)
+	if rs.tenants == nil {
+		return rt, nil
+	}
+	ctx := r.Context()
+	var byPath *scimd.Tenant
+	if name, rest, ok := SplitTenantPath(r.URL.Path); ok {
+		t, err := rs.tenants.TenantByName(ctx, name)
+		if scimd.StatusOf(err) == http.StatusNotFound {
+			return rt, errUnknownTenant
+		}
+		if err != nil {
+			return rt, fmt.Errorf("resolve tenant by path: %w", err)
+		}
+		byPath, rt.Prefix, rt.Path = t, TenantPathPrefix+name, rest
+	}
+	byHost, err := rs.tenants.TenantByHost(ctx, rt.Host)
+	switch {
+	case scimd.StatusOf(err) == http.StatusNotFound:
+		byHost = nil
+	case err != nil:
+		return rt, fmt.Errorf("resolve tenant by host: %w", err)
+	}
+	switch {
+	case byHost != nil && byPath != nil && byHost.ID != byPath.ID:
+		return rt, errUnknownTenant
+	case byHost != nil:
+		rt.Tenant, rt.ByHost = byHost, true
+	default:
+		rt.Tenant = byPath
+	}
+	if rt.Tenant != nil && rt.Tenant.Disabled {
+		return rt, errTenantDisabled
+	}
+	return rt, nil
+}
+
+// TenantID returns the id of the tenant r addresses, or fallback when r
+// names no tenant by host or path. Inside a Handler (for instance from an
+// Authenticator) it uses the Route already resolved; elsewhere it resolves
+// r. Its errors are those of Resolve. It suits hooks such as
+// auth.Basic.ResolveTenant and oauth.Config.ResolveTenant, with fallback
+// scimd.DefaultTenant for single-tenant deployments.
+func (rs *Resolver) TenantID(r *http.Request, fallback string) (string, error) {
+	rt := RouteFrom(r.Context())
+	if rt == nil {
+		var err error
+		if rt, err = rs.Resolve(r); err != nil {
+			return "", err
+		}
+	}
+	if rt.Tenant == nil {
+		return fallback, nil
+	}
+	return rt.Tenant.ID, nil
+}
+
+// SplitTenantPath splits a path of the form /t/{name}/rest into name and
+// /rest ("/" when nothing follows the name). ok is false when the path does
+// not start with TenantPathPrefix or the name is empty.
+func SplitTenantPath(path string) (name, rest string, ok bool) {
+	after, found := strings.CutPrefix(path, TenantPathPrefix)
+	if !found {
+		return "", "", false
+	}
+	name, rest, _ = strings.Cut(after, "/")
+	if name == "" {
+		return "", "", false
+	}
+	return name, "/" + rest, true
+}
+
+// failureKey returns the key under which failed authentications from the
+// request's client are counted: its address (an IPv6 address by its /64
+// network, since one client commonly holds a whole /64) and the tenant the
+// request names. Counting per tenant keeps one misconfigured IdP org from
+// throttling the other orgs that reach scimd from the same IdP addresses.
+func failureKey(rt *Route) string {
+	ip := rt.ClientIP
+	if a, err := netip.ParseAddr(ip); err == nil && a.Is6() && !a.Is4In6() {
+		if p, err := a.Prefix(64); err == nil {
+			ip = p.String()
+		}
+	}
+	if rt.Tenant != nil {
+		return ip + "|" + rt.Tenant.ID
+	}
+	return ip + "|"
+}
+
+// RouteFrom returns the Route of the request whose context is ctx, or nil
+// outside a Handler.
+func RouteFrom(ctx context.Context) *Route {
+	rt, _ := ctx.Value(routeKey).(*Route)
+	return rt
+}
+
+// PrincipalFrom returns who the request whose context is ctx was
+// authenticated as. Credential and Kind are empty when the Authenticator
+// is not a PrincipalAuthenticator.
+func PrincipalFrom(ctx context.Context) scimd.Principal {
+	p, _ := ctx.Value(principalKey).(scimd.Principal)
+	return p
+}

@@ -1,0 +1,660 @@
+package sqlite
+
+import (
+	"container/list"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/scimd/scimd"
+	"github.com/scimd/scimd/filter"
+	"github.com/scimd/scimd/internal/sqlbuild"
+)
+
+// Paging (see docs/sqlite-notes.md, "Paging"):
+//
+// Every page is one query in the list's order — r.seq, or (sort key, r.seq)
+// with sortBy — that reads only the page: never more rows than Count (+1
+// for cursor look-ahead) are decoded.
+//
+// Index paging: a page at startIndex 1 is a plain LIMIT. For a later page
+// the store looks in a small LRU cache, keyed by (tenant, type, filter,
+// sort, startIndex), for the position (sort key, seq) of the row just
+// before startIndex, which every served page leaves behind for the page
+// that follows it. With it, the page is a keyset seek ("rows after that
+// position", an index range) instead of an OFFSET that steps over
+// startIndex-1 rows; without it (a jump, an expired entry), OFFSET, which
+// is correct, only slower.
+//
+// A cached position is used when the tenant has not changed since it was
+// stored (then the seek returns exactly what OFFSET would), or, if it
+// has, when the position is younger than walkTTL: the request is then the
+// continuation of a walk in progress and gets the rows after the last one
+// the walk saw, which is what a sequential reader wants — no row that
+// existed for the whole walk is repeated or skipped, whatever is created
+// or deleted meanwhile (OFFSET would skip a row per earlier delete, and
+// repeat rows inserted before the position in a sorted order).
+//
+// totalResults: a short page gives it without counting. Otherwise an
+// unfiltered list of one type reads the per-(tenant, type) counter kept by
+// triggers (migration 0002); a filtered list counts with the filter (an
+// index range for indexed filters) and caches the count per query and
+// tenant change counter, so the next pages of a walk do not recount while
+// nothing changed (and, while a walk continues, for walkTTL even if
+// something did: totalResults is then at most walkTTL old, which RFC 7644
+// allows — results are not a snapshot).
+//
+// Cursor paging (RFC 9865) carries the position in the cursor itself
+// (scimd.EncodeCursor), so it seeks on every page and needs no cache.
+
+const (
+	// walkTTL bounds how long a cached position or count serves the
+	// continuation of a walk after the tenant has changed.
+	walkTTL = 2 * time.Minute
+	// posCacheSize and countCacheSize bound the caches (entries are a few
+	// hundred bytes at most).
+	posCacheSize   = 4096
+	countCacheSize = 1024
+)
+
+// listCache holds the position and count caches of a DB. The zero value
+// is ready to use.
+type listCache struct {
+	mu        sync.Mutex
+	positions lru[posEntry]
+	counts    lru[countEntry]
+
+	// Counters for tests and diagnostics.
+	seeks, offsets, counted atomic.Int64
+}
+
+type posEntry struct {
+	key scimd.PageKey
+	gen int64
+	at  time.Time
+}
+
+type countEntry struct {
+	n   int
+	gen int64
+	at  time.Time
+}
+
+// lru is a small least-recently-used map from string keys.
+type lru[V any] struct {
+	order *list.List // front = most recent; elements hold *lruItem[V]
+	items map[string]*list.Element
+}
+
+type lruItem[V any] struct {
+	key string
+	val V
+}
+
+func (c *lru[V]) get(k string) (V, bool) {
+	var zero V
+	if c.items == nil {
+		return zero, false
+	}
+	e, ok := c.items[k]
+	if !ok {
+		return zero, false
+	}
+	c.order.MoveToFront(e)
+	return e.Value.(*lruItem[V]).val, true
+}
+
+func (c *lru[V]) put(k string, v V, max int) {
+	if c.items == nil {
+		c.items = map[string]*list.Element{}
+		c.order = list.New()
+	}
+	if e, ok := c.items[k]; ok {
+		e.Value.(*lruItem[V]).val = v
+		c.order.MoveToFront(e)
+		return
+	}
+	c.items[k] = c.order.PushFront(&lruItem[V]{key: k, val: v})
+	for c.order.Len() > max {
+		last := c.order.Back()
+		c.order.Remove(last)
+		delete(c.items, last.Value.(*lruItem[V]).key)
+	}
+}
+
+// listPlan is a compiled list query.
+type listPlan struct {
+	where string // condition over resources r
+	args  []any
+	key   string // sort key expression; "" for creation order
+	desc  bool
+
+	// byFilter asks SQLite to find the matches through the filter's
+	// index and sort them, rather than walk the creation-order index and
+	// test each row (see choosePlan).
+	byFilter bool
+}
+
+// plan compiles the WHERE condition and sort key of q.
+func (db *DB) plan(tenant string, q *scimd.ListQuery) (*listPlan, error) {
+	b := &sqlbuild.Builder{D: dialect, Tenant: tenant}
+	where := "r.tenant_id = " + b.Bind(tenant)
+	var cond, key string
+	if q.Type != "" {
+		rt, err := db.resourceType(q.Type)
+		if err != nil {
+			return nil, err
+		}
+		where += " AND r.type = " + b.Bind(rt.Name)
+		if cond, err = b.Where(rt, q.Filter); err != nil {
+			return nil, err
+		}
+		if key, err = b.SortKey(rt, q.SortBy); err != nil {
+			return nil, err
+		}
+	} else {
+		types := db.reg.ResourceTypes()
+		var err error
+		if cond, err = b.WhereAny(types, q.Filter); err != nil {
+			return nil, err
+		}
+		if key, err = b.SortKeyAny(types, q.SortBy); err != nil {
+			return nil, err
+		}
+	}
+	if cond != "1 = 1" {
+		where += " AND " + cond
+	}
+	return &listPlan{where: where, args: b.Args, key: key, desc: q.SortDescending}, nil
+}
+
+// orderBy returns the ORDER BY list of the plan, or of its reverse (for
+// reading backwards from a position). It matches sqlbuild.OrderBy: the key
+// ascending with NULLs last or descending with NULLs first, then r.seq.
+func (p *listPlan) orderBy(reverse bool) string {
+	if p.key == "" {
+		seq := "r.seq"
+		if p.byFilter {
+			seq = "+r.seq" // not the index order: drive by the filter
+		}
+		if p.desc != reverse {
+			return seq + " DESC"
+		}
+		return seq
+	}
+	s := p.key + " ASC NULLS LAST"
+	if p.desc != reverse {
+		s = p.key + " DESC NULLS FIRST"
+	}
+	if reverse {
+		return s + ", r.seq DESC"
+	}
+	return s + ", r.seq"
+}
+
+// seek returns the condition selecting the rows after position k in the
+// plan's order, or before it when k.Before.
+func (p *listPlan) seek(k scimd.PageKey) (string, []any) {
+	after := !k.Before
+	if p.key == "" {
+		if after != p.desc {
+			return "r.seq > ?", []any{k.Seq}
+		}
+		return "r.seq < ?", []any{k.Seq}
+	}
+	K := p.key
+	// In the forward order NULL keys come last ascending and first
+	// descending; ties on the key go by r.seq ascending.
+	nullsLast := !p.desc
+	if k.Value == nil {
+		switch {
+		case after && nullsLast: // only NULLs follow, by seq
+			return "(" + K + " IS NULL AND r.seq > ?)", []any{k.Seq}
+		case after: // later NULLs, then every non-NULL
+			return "((" + K + " IS NULL AND r.seq > ?) OR " + K + " IS NOT NULL)", []any{k.Seq}
+		case nullsLast: // every non-NULL, then earlier NULLs
+			return "(" + K + " IS NOT NULL OR r.seq < ?)", []any{k.Seq}
+		default: // only earlier NULLs
+			return "(" + K + " IS NULL AND r.seq < ?)", []any{k.Seq}
+		}
+	}
+	v := k.Value
+	if t, ok := v.(time.Time); ok {
+		v = formatTime(t)
+	}
+	gt, seqCmp := ">", ">"
+	if p.desc {
+		gt = "<"
+	}
+	if !after {
+		seqCmp = "<"
+		if gt == ">" {
+			gt = "<"
+		} else {
+			gt = ">"
+		}
+	}
+	cond := "(" + K + " " + gt + " ? OR (" + K + " = ? AND r.seq " + seqCmp + " ?)"
+	// NULLs sort after every value ascending, before every value
+	// descending.
+	if after == nullsLast {
+		cond += " OR " + K + " IS NULL"
+	}
+	return cond + ")", []any{v, v, k.Seq}
+}
+
+// pageQuery returns the SQL and arguments reading up to limit rows in the
+// plan's order (reversed if reverse), after or before position at (nil:
+// from the start) and skipping offset rows (0 for none).
+func (p *listPlan) pageQuery(at *scimd.PageKey, reverse bool, limit, offset int) (string, []any) {
+	args := slices.Clone(p.args)
+	var b strings.Builder
+	b.WriteString("SELECT " + resourceCols)
+	if p.key != "" {
+		b.WriteString(", " + p.key)
+	}
+	if p.byFilter {
+		// Pick the page's seqs from the filter's index (covering: seq is
+		// the rowid) and sort only those; then read the page's rows.
+		b.WriteString(" FROM resources r WHERE r.seq IN (SELECT r.seq")
+	}
+	b.WriteString(" FROM resources r WHERE " + p.where)
+	if at != nil {
+		cond, a := p.seek(*at)
+		b.WriteString(" AND likelihood(" + cond + ", 0.9)")
+		args = append(args, a...)
+	}
+	b.WriteString(" ORDER BY " + p.orderBy(reverse) + " LIMIT ?")
+	args = append(args, limit)
+	if offset > 0 {
+		b.WriteString(" OFFSET ?")
+		args = append(args, offset)
+	}
+	if p.byFilter {
+		outer := *p
+		outer.byFilter = false
+		b.WriteString(") ORDER BY " + outer.orderBy(reverse))
+	}
+	return b.String(), args
+}
+
+// page is the rows of one page query with their positions.
+type page struct {
+	rs   []*scimd.Resource
+	keys []scimd.PageKey
+}
+
+func (tx *Tx) readPage(ctx context.Context, p *listPlan, query string, args []any) (*page, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list: %w", err)
+	}
+	defer rows.Close()
+	out := &page{}
+	for rows.Next() {
+		var key any
+		s := scanner(rows)
+		if p.key != "" {
+			s = withExtra{rows, &key}
+		}
+		rw, err := tx.db.scanResource(s)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list: %w", err)
+		}
+		if b, ok := key.([]byte); ok {
+			key = string(b)
+		}
+		out.rs = append(out.rs, rw.res)
+		out.keys = append(out.keys, scimd.PageKey{Value: key, Seq: rw.seq})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list: %w", err)
+	}
+	return out, nil
+}
+
+// withExtra scans extra trailing columns after those scanResource reads.
+type withExtra struct {
+	s     scanner
+	extra any
+}
+
+func (w withExtra) Scan(dest ...any) error { return w.s.Scan(append(dest, w.extra)...) }
+
+// gen returns the tenant's change counter in tx's snapshot.
+func (tx *Tx) gen(ctx context.Context, tenant string) (int64, error) {
+	var g int64
+	err := tx.QueryRowContext(ctx, `SELECT gen FROM tenant_changes WHERE tenant_id = ?`, tenant).Scan(&g)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: list: change counter: %w", err)
+	}
+	return g, nil
+}
+
+// List implements scimd.Store; see the comment at the top of this file.
+//
+// A page of groups loads the members of each (ReadOptions.Members): a page
+// of groups with huge member lists is as large as those lists. Clients
+// that page groups should exclude members (Okta and Entra do).
+func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*scimd.ListResult, error) {
+	if q == nil {
+		q = &scimd.ListQuery{}
+	}
+	p, err := db.plan(tenant, q)
+	if err != nil {
+		return nil, err
+	}
+	binding := "" // scimd.QueryBinding, computed when a cache needs it
+	bind := func() string {
+		if binding == "" {
+			binding = scimd.QueryBinding(tenant, q)
+		}
+		return binding
+	}
+	var at *scimd.PageKey
+	if q.UseCursor && q.Cursor != "" {
+		k, err := scimd.DecodeCursor(tenant, q, q.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		at = &k
+	}
+
+	tx, err := db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	lc := &db.lists
+	gen := int64(-1) // read lazily
+	getGen := func() (int64, error) {
+		if gen < 0 {
+			g, err := tx.gen(ctx, tenant)
+			if err != nil {
+				return 0, err
+			}
+			gen = g
+		}
+		return gen, nil
+	}
+
+	out := &scimd.ListResult{Resources: []*scimd.Resource{}}
+	count := max(q.Count, 0)
+	total := -1
+	continuation := false
+	switch {
+	case q.UseCursor:
+		continuation = at != nil
+		if count > 0 {
+			if total, err = db.choosePlan(ctx, tx, tenant, q, p, count+1, continuation, getGen); err != nil {
+				return nil, err
+			}
+			if err := db.cursorPage(ctx, tx, tenant, q, p, at, count, out); err != nil {
+				return nil, err
+			}
+			if total < 0 && at == nil && out.NextCursor == "" {
+				total = len(out.Resources) // the whole list fits the first page
+			}
+		}
+	default:
+		offset := max(q.StartIndex, 1) - 1
+		if count == 0 {
+			break
+		}
+		posKey := bind() + "\x00" + strconv.Itoa(offset)
+		if offset > 0 {
+			lc.mu.Lock()
+			e, ok := lc.positions.get(posKey)
+			lc.mu.Unlock()
+			if ok {
+				g, err := getGen()
+				if err != nil {
+					return nil, err
+				}
+				if e.gen == g || time.Since(e.at) < walkTTL {
+					k := e.key
+					at = &k
+					continuation = true
+				}
+			}
+		}
+		if total, err = db.choosePlan(ctx, tx, tenant, q, p, count, continuation, getGen); err != nil {
+			return nil, err
+		}
+		skip := offset
+		if at != nil {
+			skip = 0
+			lc.seeks.Add(1)
+		} else if offset > 0 {
+			lc.offsets.Add(1)
+		}
+		query, args := p.pageQuery(at, false, count, skip)
+		pg, err := tx.readPage(ctx, p, query, args)
+		if err != nil {
+			return nil, err
+		}
+		out.Resources = append(out.Resources, pg.rs...)
+		if n := len(pg.rs); n == count { // a short page ends the walk
+			g, err := getGen()
+			if err != nil {
+				return nil, err
+			}
+			lc.mu.Lock()
+			lc.positions.put(bind()+"\x00"+strconv.Itoa(offset+n), posEntry{key: pg.keys[n-1], gen: g, at: time.Now()}, posCacheSize)
+			lc.mu.Unlock()
+		}
+		// A short, non-empty page (or an empty first page) gives the
+		// total without counting.
+		if n := len(pg.rs); total < 0 && n < count && (n > 0 || offset == 0) {
+			total = offset + n
+		}
+	}
+	if err := tx.load(ctx, tenant, out.Resources, q.ReadOptions); err != nil {
+		return nil, err
+	}
+	if total < 0 {
+		if total, err = db.total(ctx, tx, tenant, q, p, continuation, getGen); err != nil {
+			return nil, err
+		}
+	}
+	out.TotalResults = total
+	return out, nil
+}
+
+// choosePlan decides, for a filtered list in creation order, how SQLite
+// should find a page, and returns the total it counted for that (-1 when
+// it did not count).
+//
+// Without a hint, SQLite walks the creation-order index (no sort, stops
+// after the page) and tests the filter on each row: cheap when matches are
+// dense, a scan of the whole tenant when they are rare — e.g. the delta
+// sync "meta.lastModified gt <recent>". The alternative, reading the
+// matches through the filter's index and sorting them, costs about M rows
+// for M matches. The walk costs about limit·N/M rows for N resources, so
+// the walk is cheaper when matches are spread evenly, but matches often
+// cluster (recent changes at the end of creation order), where the walk
+// reads almost the whole tenant; and the filter's index entries are far
+// cheaper to read than rows (seq is the rowid, so the index covers the
+// sort). So the filter drives unless M² > 64·limit·N — at a million
+// resources and pages of 100, up to 80,000 matches. M is the total, which
+// a full page needs anyway (and which is cached for the following pages).
+func (db *DB) choosePlan(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQuery, p *listPlan,
+	limit int, continuation bool, getGen func() (int64, error)) (int, error) {
+	if q.Filter == nil || p.key != "" || !hasRange(q.Filter) {
+		return -1, nil
+	}
+	m, err := db.total(ctx, tx, tenant, q, p, continuation, getGen)
+	if err != nil {
+		return 0, err
+	}
+	n, err := tx.typeSize(ctx, tenant, q.Type)
+	if err != nil {
+		return 0, err
+	}
+	p.byFilter = int64(m)*int64(m) <= 64*int64(limit)*int64(n)
+	return m, nil
+}
+
+// hasRange reports whether e compares a resource attribute with a range
+// operator (gt, ge, lt, le, sw) outside a value filter: the comparisons
+// whose selectivity SQLite cannot judge without STAT4, so that it walks
+// the creation-order index even when the range holds few rows. Equality
+// and value-index filters it already drives by their index; checking them
+// here would only add a count to every IdP lookup.
+func hasRange(e filter.Expr) bool {
+	switch e := e.(type) {
+	case *filter.Compare:
+		switch e.Op {
+		case filter.OpGt, filter.OpGe, filter.OpLt, filter.OpLe, filter.OpSw:
+			return true
+		}
+	case *filter.Logical:
+		return hasRange(e.Left) || hasRange(e.Right)
+	case *filter.Not:
+		return hasRange(e.X)
+	}
+	return false
+}
+
+// typeSize returns the number of resources of type typ (every type for
+// "") in the tenant, from the counters.
+func (tx *Tx) typeSize(ctx context.Context, tenant, typ string) (int, error) {
+	query, args := `SELECT coalesce(sum(n), 0) FROM resource_counts WHERE tenant_id = ?`, []any{tenant}
+	if typ != "" {
+		if rt := tx.db.reg.ResourceType(typ); rt != nil {
+			typ = rt.Name
+		}
+		query += ` AND type = ?`
+		args = append(args, typ)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: list: count: %w", err)
+	}
+	return n, nil
+}
+
+// cursorPage reads the page of a cursor query into out and sets its
+// cursors. Forward pages read count+1 rows to know whether a next page
+// exists; a previous page (at.Before) reads backwards likewise.
+func (db *DB) cursorPage(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQuery, p *listPlan,
+	at *scimd.PageKey, count int, out *scimd.ListResult) error {
+	back := at != nil && at.Before
+	query, args := p.pageQuery(at, back, count+1, 0)
+	pg, err := tx.readPage(ctx, p, query, args)
+	if err != nil {
+		return err
+	}
+	more := len(pg.rs) > count
+	if more {
+		pg.rs, pg.keys = pg.rs[:count], pg.keys[:count]
+	}
+	if back {
+		slices.Reverse(pg.rs)
+		slices.Reverse(pg.keys)
+	}
+	out.Resources = append(out.Resources, pg.rs...)
+	n := len(pg.rs)
+	if n == 0 {
+		return nil
+	}
+	first, last := pg.keys[0], pg.keys[n-1]
+	first.Before = true
+	switch {
+	case back:
+		// Came from a later page: there is a next page; a previous one
+		// if more rows precede this page.
+		out.NextCursor = scimd.EncodeCursor(tenant, q, last)
+		if more {
+			out.PreviousCursor = scimd.EncodeCursor(tenant, q, first)
+		}
+	default:
+		if more {
+			out.NextCursor = scimd.EncodeCursor(tenant, q, last)
+		}
+		if at != nil {
+			out.PreviousCursor = scimd.EncodeCursor(tenant, q, first)
+		}
+	}
+	return nil
+}
+
+// total returns the number of resources matching q: from the per-type
+// counter for an unfiltered list of one type, else counted (and cached per
+// query and tenant change counter; a continuation also accepts a count up
+// to walkTTL old).
+func (db *DB) total(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQuery, p *listPlan,
+	continuation bool, getGen func() (int64, error)) (int, error) {
+	if q.Filter == nil && q.Type != "" {
+		return tx.typeSize(ctx, tenant, q.Type)
+	}
+	g, err := getGen()
+	if err != nil {
+		return 0, err
+	}
+	lc := &db.lists
+	binding := scimd.QueryBinding(tenant, q)
+	lc.mu.Lock()
+	e, ok := lc.counts.get(binding)
+	lc.mu.Unlock()
+	if ok && (e.gen == g || (continuation && time.Since(e.at) < walkTTL)) {
+		return e.n, nil
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM resources r WHERE `+p.where, p.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: list: count: %w", err)
+	}
+	lc.counted.Add(1)
+	lc.mu.Lock()
+	lc.counts.put(binding, countEntry{n: n, gen: g, at: time.Now()}, countCacheSize)
+	lc.mu.Unlock()
+	return n, nil
+}
+
+// explainPage returns the query plan and SQL of the page query of q, read
+// from position at (nil: with OFFSET from StartIndex).
+func (db *DB) explainPage(ctx context.Context, tenant string, q *scimd.ListQuery, at *scimd.PageKey) (plan, query string, err error) {
+	p, err := db.plan(tenant, q)
+	if err != nil {
+		return "", "", err
+	}
+	skip := 0
+	if at == nil {
+		skip = max(q.StartIndex, 1) - 1
+	}
+	tx, err := db.beginRead(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	defer tx.Rollback()
+	getGen := func() (int64, error) { return tx.gen(ctx, tenant) }
+	if _, err := db.choosePlan(ctx, tx, tenant, q, p, max(q.Count, 1), false, getGen); err != nil {
+		return "", "", err
+	}
+	query, args := p.pageQuery(at, false, max(q.Count, 1), skip)
+	rows, err := tx.QueryContext(ctx, `EXPLAIN QUERY PLAN `+query, args...)
+	if err != nil {
+		return "", "", fmt.Errorf("sqlite: explain: %w", err)
+	}
+	defer rows.Close()
+	var out strings.Builder
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return "", "", fmt.Errorf("sqlite: explain: %w", err)
+		}
+		out.WriteString(detail + "\n")
+	}
+	return out.String(), query, rows.Err()
+}

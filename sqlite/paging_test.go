@@ -1,0 +1,129 @@
+package sqlite_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/scimd/scimd"
+	"github.com/scimd/scimd/filter"
+	"github.com/scimd/scimd/schema"
+	"github.com/scimd/scimd/sqlite"
+)
+
+// TestPagingPlans checks the plans of the page queries that must stay
+// index lookups at any tenant size: meta.lastModified gt (delta sync)
+// through resources_modified, with and without a seek position; the
+// sequential-walk page through resources_type_seq as a seq range with no
+// OFFSET; emails[type eq … and value co …] inside the value index.
+func TestPagingPlans(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "plan.db"), schema.DefaultRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	at := &scimd.PageKey{Seq: 12345}
+	for _, c := range []struct {
+		name, filter string
+		at           *scimd.PageKey
+		want         []string
+	}{
+		{"lastModified", `meta.lastModified gt "2025-01-01T00:00:00Z"`, nil, []string{"INDEX resources_modified (tenant_id=? AND type=? AND last_modified>?)"}},
+		{"lastModified/seek", `meta.lastModified gt "2025-01-01T00:00:00Z"`, at, []string{"INDEX resources_modified (tenant_id=? AND type=? AND last_modified>?)"}},
+		{"walk/seek", ``, at, []string{"USING INDEX resources_type_seq (tenant_id=? AND type=? AND seq>?)"}},
+		{"userName/seek", `userName eq "a@b.c"`, at, []string{"INDEX resources_name (tenant_id=? AND type=? AND name_lc=?)"}},
+		{"emailsWorkCo", `emails[type eq "work" and value co "example"]`, nil, []string{"USING COVERING INDEX value_index_value (tenant_id=? AND attr=?)"}},
+		{"emailsWorkCo/seek", `emails[type eq "work" and value co "example"]`, at, []string{"USING COVERING INDEX value_index_value (tenant_id=? AND attr=?)"}},
+	} {
+		q := &scimd.ListQuery{Type: scimd.TypeUser, Count: 100, StartIndex: 1}
+		if c.filter != "" {
+			q.Filter = mustParse(t, c.filter)
+		}
+		plan, query, err := db.ExplainPage(ctx, "t1", q, c.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s:\n%s%s", c.name, plan, query)
+		for _, w := range c.want {
+			if !strings.Contains(plan, w) {
+				t.Errorf("%s: plan lacks %q:\n%s", c.name, w, plan)
+			}
+		}
+		if strings.Contains(plan, "SCAN r") {
+			t.Errorf("%s: plan scans resources:\n%s", c.name, plan)
+		}
+		if c.at != nil && strings.Contains(query, "OFFSET") {
+			t.Errorf("%s: seek query has OFFSET: %s", c.name, query)
+		}
+	}
+}
+
+// TestSequentialWalkSeeks checks that a sequential startIndex walk reads
+// every page after the first by a keyset seek, counts nothing for an
+// unfiltered list and counts a filtered one once.
+func TestSequentialWalkSeeks(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t, nil)
+	const n = 50
+	for i := range n {
+		u := newUser(fmt.Sprintf("user%02d", i))
+		u.Attrs["title"] = []string{"a", "b"}[i%2]
+		mustCreate(t, db, "t1", u)
+	}
+	walk := func(q scimd.ListQuery, want int) (pages int) {
+		t.Helper()
+		got := 0
+		for start := 1; ; start += q.Count {
+			q.StartIndex = start
+			res, err := db.List(ctx, "t1", &q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			got += len(res.Resources)
+			if res.TotalResults != want {
+				t.Errorf("start %d: TotalResults %d, want %d", start, res.TotalResults, want)
+			}
+			if len(res.Resources) < q.Count {
+				break
+			}
+		}
+		if got != want {
+			t.Errorf("walk served %d, want %d", got, want)
+		}
+		return pages
+	}
+	seeks0, offsets0, counted0 := db.ListStats()
+	pages := walk(scimd.ListQuery{Type: scimd.TypeUser, Count: 7}, n)
+	seeks, offsets, counted := db.ListStats()
+	if seeks-seeks0 != int64(pages-1) || offsets != offsets0 || counted != counted0 {
+		t.Errorf("unfiltered walk of %d pages: %d seeks, %d offsets, %d counts; want %d, 0, 0",
+			pages, seeks-seeks0, offsets-offsets0, counted-counted0, pages-1)
+	}
+	seeks0, offsets0, counted0 = seeks, offsets, counted
+	pages = walk(scimd.ListQuery{Type: scimd.TypeUser, Count: 6, Filter: mustParse(t, `title eq "a"`), SortBy: pathOf(t, "userName")}, n/2)
+	seeks, offsets, counted = db.ListStats()
+	if seeks-seeks0 != int64(pages-1) || offsets != offsets0 || counted-counted0 != 1 {
+		t.Errorf("filtered sorted walk of %d pages: %d seeks, %d offsets, %d counts; want %d, 0, 1",
+			pages, seeks-seeks0, offsets-offsets0, counted-counted0, pages-1)
+	}
+	// A jump falls back to OFFSET.
+	if _, err := db.List(ctx, "t1", &scimd.ListQuery{Type: scimd.TypeUser, Count: 7, StartIndex: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if _, offsets2, _ := db.ListStats(); offsets2 != offsets+1 {
+		t.Errorf("jump: %d offsets, want 1", offsets2-offsets)
+	}
+}
+
+func pathOf(tb testing.TB, s string) *filter.AttrPath {
+	tb.Helper()
+	p, err := filter.ParseAttrPath(s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &p
+}
