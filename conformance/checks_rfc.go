@@ -44,6 +44,9 @@ func rfcChecks() []Check {
 		{ID: "rfc.patch.errors", Group: g, Title: "remove without path is 400 noTarget; changing id is 400 mutability",
 			Rule:     "RFC 7644 §3.5.2.2 (remove without path: noTarget), §3.5.2 and RFC 7643 §3.1 (id is readOnly: mutability)",
 			Requires: []string{FeaturePatch}, Run: rfcPatchErrors},
+		{ID: "rfc.patch.primary", Group: g, Title: "adding a primary email clears the old primary",
+			Rule:     "RFC 7644 §3.5.2, RFC 7643 §2.4: setting primary true on one value sets the others to false; at most one primary",
+			Requires: []string{FeaturePatch}, Run: rfcPatchPrimary},
 		{ID: "rfc.patch.members-dedupe", Group: g, Title: "adding an existing member does not duplicate it",
 			Rule:     "RFC 7644 §3.5.2.1: add of a value already present does not add it again",
 			Requires: []string{FeatureGroups, FeaturePatch}, Run: rfcMembersDedupe},
@@ -259,6 +262,26 @@ func rfcPatchErrors(ctx context.Context, t *T) {
 	got, resp := t.GetUser(u.ID())
 	if got.ID() != u.ID() {
 		t.Errorf(resp, "id changed to %q", got.ID())
+	}
+}
+
+func rfcPatchPrimary(ctx context.Context, t *T) {
+	name := t.UserName("primary")
+	u := t.CreateUser(OktaUser(name, "Pri", "Mary", "00u"+t.RunID()))
+	home := t.UserName("home")
+	resp := t.Patch("/Users", u.ID(), PatchBody(Op("add", "emails", []any{
+		map[string]any{"value": home, "type": "home", "primary": true},
+	})))
+	got, gresp := t.GetUser(u.ID())
+	var primaries []string
+	for _, e := range got.List("emails") {
+		if b, _ := e.Bool("primary"); b {
+			primaries = append(primaries, e.String("value"))
+		}
+	}
+	if len(got.List("emails")) != 2 || len(primaries) != 1 || primaries[0] != home {
+		t.Fail(Failure{Message: fmt.Sprintf("after adding a primary home email, emails are %v; want 2 with only %s primary", got["emails"], home),
+			Exchanges: Exchanges(resp, gresp)})
 	}
 }
 

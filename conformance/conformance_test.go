@@ -71,6 +71,7 @@ var defectCases = []struct {
 	{"patch-remove-ignored", []string{"rfc.patch.operations"}},
 	{"patch-not-atomic", []string{"rfc.patch.atomic"}},
 	{"patch-remove-no-path-ok", []string{"rfc.patch.errors", "rfc.patch.atomic"}},
+	{"primary-not-cleared", []string{"rfc.patch.primary"}},
 	{"members-duplicated", []string{"rfc.patch.members-dedupe"}},
 	{"start-index-zero-based", []string{"rfc.paging"}},
 	{"count-zero-ignored", []string{"rfc.paging.count-zero"}},

@@ -492,6 +492,13 @@ func (f *fake) applyPath(typ, id string, res map[string]any, op, path string, va
 		if k, old, ok := getFold(c, last); ok && op == "add" {
 			if oa, isArr := old.([]any); isArr {
 				if na, isArr := value.([]any); isArr {
+					if !f.has("primary-not-cleared") && slices.ContainsFunc(na, isPrimary) {
+						for _, e := range oa {
+							if em, ok := e.(map[string]any); ok {
+								delete(em, "primary")
+							}
+						}
+					}
 					c[k] = append(oa, na...)
 					return nil
 				}
@@ -500,6 +507,11 @@ func (f *fake) applyPath(typ, id string, res map[string]any, op, path string, va
 		setFold(c, last, value)
 	}
 	return nil
+}
+
+func isPrimary(e any) bool {
+	m, _ := e.(map[string]any)
+	return m["primary"] == true
 }
 
 // patchMembers applies an operation on a group's members.

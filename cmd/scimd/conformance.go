@@ -20,16 +20,16 @@ import (
 // the process exits with status 1 after printing the report.
 var errChecksFailed = errors.New("conformance: some checks failed")
 
-// targetFlags are the flags shared by "conformance" and "simulate" that
+// scimTargetFlags are the flags shared by "conformance" and "simulate" that
 // say which server to talk to and how.
-type targetFlags struct {
+type scimTargetFlags struct {
 	url      *string
 	auth     *string
 	insecure *bool
 }
 
-func addTargetFlags(fs *flag.FlagSet, env Env) targetFlags {
-	return targetFlags{
+func addSCIMTargetFlags(fs *flag.FlagSet, env Env) scimTargetFlags {
+	return scimTargetFlags{
 		url:      fs.String("url", env.Getenv("SCIM_URL"), "SCIM base URL of the server to test, e.g. https://host/scim/v2 (env SCIM_URL)"),
 		auth:     fs.String("auth", env.Getenv("SCIM_AUTH"), "credentials: 'Bearer TOKEN', 'Basic USER:PASSWORD' or a raw Authorization header value (env SCIM_AUTH)"),
 		insecure: fs.Bool("insecure", false, "accept any TLS certificate (self-signed test servers only)"),
@@ -37,7 +37,7 @@ func addTargetFlags(fs *flag.FlagSet, env Env) targetFlags {
 }
 
 // client builds the scimclient.Client the flags describe.
-func (f targetFlags) client() (*scimclient.Client, error) {
+func (f scimTargetFlags) client() (*scimclient.Client, error) {
 	if *f.url == "" {
 		return nil, errors.New("--url is required")
 	}
@@ -52,14 +52,14 @@ func (f targetFlags) client() (*scimclient.Client, error) {
 	c := scimclient.New(strings.TrimRight(*f.url, "/"),
 		scimclient.WithHTTPClient(&http.Client{Timeout: scimclient.DefaultTimeout, Transport: tr}),
 		scimclient.WithUserAgent("scimd-conformance/"+version))
-	c.Auth = parseAuth(*f.auth)
+	c.Auth = parseAuthFlag(*f.auth)
 	return c, nil
 }
 
-// parseAuth turns an --auth value into a scimclient.Auth: "Bearer T",
+// parseAuthFlag turns an --auth value into a scimclient.Auth: "Bearer T",
 // "Basic user:password" (encoded here), "Basic <base64>" or any other value
 // (sent verbatim as the Authorization header). Empty means no credentials.
-func parseAuth(v string) scimclient.Auth {
+func parseAuthFlag(v string) scimclient.Auth {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return nil
@@ -79,7 +79,7 @@ func parseAuth(v string) scimclient.Auth {
 func runConformance(ctx context.Context, args []string, env Env) error {
 	fs := flag.NewFlagSet("scimd conformance", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
-	target := addTargetFlags(fs, env)
+	target := addSCIMTargetFlags(fs, env)
 	only := fs.String("only", "", "run only these checks or groups (comma-separated IDs or group names)")
 	skip := fs.String("skip", "", "skip these checks or groups (comma-separated)")
 	jsonOut := fs.Bool("json", false, "print the report as JSON instead of text")
@@ -142,7 +142,7 @@ Flags:
 		return err
 	}
 	if *junit != "" {
-		if err := writeFile(*junit, rep.WriteJUnit); err != nil {
+		if err := writeReportFile(*junit, rep.WriteJUnit); err != nil {
 			return fmt.Errorf("conformance: --junit: %w", err)
 		}
 	}
@@ -152,8 +152,8 @@ Flags:
 	return nil
 }
 
-// writeFile creates path and writes it with write.
-func writeFile(path string, write func(w io.Writer) error) error {
+// writeReportFile creates path and writes it with write.
+func writeReportFile(path string, write func(w io.Writer) error) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -175,5 +176,24 @@ func TestSimulateCommand(t *testing.T) {
 	}
 	if err := Run(context.Background(), []string{"simulate", "onelogin", "--url", c.base}, env); err == nil {
 		t.Errorf("simulate onelogin: no error")
+	}
+}
+
+func TestParseAuthFlag(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"Bearer abc.def", "Bearer abc.def"},
+		{"bearer abc", "Bearer abc"},
+		{"Basic okta:s3cr:et", "Basic b2t0YTpzM2NyOmV0"},
+		{"Basic b2t0YTpzM2NyZXQ=", "Basic b2t0YTpzM2NyZXQ="},
+		{"SSWS 00abc", "SSWS 00abc"},
+		{"", ""},
+	} {
+		req, _ := http.NewRequest("GET", "http://x", nil)
+		if a := parseAuthFlag(tc.in); a != nil {
+			a.Apply(req)
+		}
+		if got := req.Header.Get("Authorization"); got != tc.want {
+			t.Errorf("--auth %q: Authorization %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }

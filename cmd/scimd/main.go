@@ -9,6 +9,7 @@
 //	scimd basic create     issue a Basic auth password (also list, revoke)
 //	scimd oauth ...        OAuth clients, connect codes, consent admin password
 //	scimd conformance      check a SCIM server against Okta, Entra and the RFCs
+//	scimd backup           copy a SQLite database while it serves
 //	scimd simulate okta|entra  replay an IdP's provisioning lifecycle (and load)
 //	scimd version          print the version
 package main
@@ -74,6 +75,8 @@ Usage:
   scimd oauth admin-password [flags]
                                set the OAuth consent admin password (read from stdin)
   scimd migrate [flags]        apply pending database migrations and list them
+  scimd backup --out FILE [flags]
+                               copy a SQLite database consistently while it serves
   scimd conformance --url URL [flags]
                                check any SCIM server against Okta's and Entra's
                                requirements and RFC 7643/7644
@@ -104,6 +107,8 @@ func Run(ctx context.Context, args []string, env Env) error {
 		return runOAuth(ctx, args[1:], env)
 	case "migrate":
 		return runMigrate(ctx, args[1:], env)
+	case "backup":
+		return runBackup(ctx, args[1:], env)
 	case "conformance":
 		return runConformance(ctx, args[1:], env)
 	case "simulate":
@@ -124,7 +129,7 @@ func Run(ctx context.Context, args []string, env Env) error {
 // shares, and returns a function that loads the effective configuration.
 func commonFlags(fs *flag.FlagSet, env Env) func() (Config, error) {
 	configPath := fs.String("config", env.Getenv("SCIMD_CONFIG"), "YAML configuration file (env SCIMD_CONFIG)")
-	database := fs.String("database", "", "SQLite database file (env SCIMD_DATABASE; default scimd.db)")
+	database := fs.String("database", "", "SQLite database file or postgres:// URL (env SCIMD_DATABASE; default scimd.db)")
 	return func() (Config, error) {
 		cfg := DefaultConfig()
 		if *configPath != "" {

@@ -17,7 +17,7 @@ var errSimulationFailed = errors.New("simulate: some operations failed")
 func runSimulate(ctx context.Context, args []string, env Env) error {
 	fs := flag.NewFlagSet("scimd simulate", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
-	target := addTargetFlags(fs, env)
+	target := addSCIMTargetFlags(fs, env)
 	users := fs.Int("users", 10, fmt.Sprintf("number of users to provision (1..%d)", simulate.MaxUsers))
 	groups := fs.Int("groups", 2, fmt.Sprintf("number of groups to push (0..%d)", simulate.MaxGroups))
 	concurrency := fs.Int("concurrency", 1, fmt.Sprintf("parallel requests (1..%d)", simulate.MaxConcurrency))

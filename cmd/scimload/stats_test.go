@@ -121,9 +121,9 @@ func TestCompareRows(t *testing.T) {
 	rows := compareRows([][2]*Report{{ceil1, srv1}, {ceil2, srv2}})
 	want := []string{
 		rows[0], rows[1],
-		"| provision | 1000 | 500 | 0.00 | 0.400, 0.500 | 0.500 | ≥ 0.45 | met |",
-		"| lookup | 1000 | 700 | 0.00 | 0.700, 0.300 | 0.700 | ≥ 0.60 | met |",
-		"| members | 100 | 50 | 0.00 | 0.500, 0.400 | 0.500 |  |  |",
+		"| provision | 1000 | 500 | 0.00 | 0.400, 0.500 | 0.500 | 0.500 | ≥ 0.45 | met |",
+		"| lookup | 2000 | 700 | 0.00 | 0.700, 0.300 | 0.700 | 0.350 | ≥ 0.60 | met |",
+		"| members | 100 | 50 | 0.00 | 0.500, 0.400 | 0.500 | 0.500 |  |  |",
 	}
 	if len(rows) != len(want) {
 		t.Fatalf("got %d rows, want %d:\n%v", len(rows), len(want), rows)
