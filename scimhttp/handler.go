@@ -7,6 +7,12 @@
 // included), and talks to a scimd.Store with the tenant the Authenticator
 // resolved.
 //
+// With Config.Tenants set, a request may name its tenant by host or by the
+// path prefix /t/{tenant} (see Resolver); a credential of another tenant is
+// refused. Config also sets rate limits per tenant and per credential, a
+// failed-authentication throttle per client address and a cap on requests
+// in flight, all answered with 429 and an integer Retry-After.
+//
 // Mount the Handler so that it sees the request path unmodified, for example
 // as the server's root handler or with mux.Handle("/scim/v2/", h). Note that
 // an outer http.ServeMux answers paths containing "//" with a redirect before

@@ -316,6 +316,21 @@ func TestCrossTenantSweep(t *testing.T) {
 		})
 	}
 
+	// The 401s are indistinguishable: a credential of another tenant, a
+	// wrong credential, an unknown tenant.
+	ref := e.do(e.byPath(e.b), "scimd_0123456789abcdef_wrong", "GET", "/Users", nil).expect(t, http.StatusUnauthorized).raw
+	for _, r := range []*response{
+		e.do(e.byPath(e.b), e.tokA, "GET", "/Users", nil),
+		e.do(bHost, e.tokA, "GET", "/Users", nil),
+		e.do(bHost, "", "GET", "/Users", nil),
+		e.do(unknown, e.tokA, "GET", "/Users", nil),
+		e.do(unknown, "scimd_0123456789abcdef_wrong", "GET", "/Users", nil),
+	} {
+		if !bytes.Equal(r.raw, ref) || r.header.Get("WWW-Authenticate") == "" {
+			t.Errorf("401 bodies differ:\n%s\n%s", r.raw, ref)
+		}
+	}
+
 	if after := e.snapshot(bHost, e.tokB, bob, carol, bAdmins); after != before {
 		t.Errorf("B's data changed:\nbefore %s\nafter  %s", before, after)
 	}
@@ -419,6 +434,23 @@ func TestTenantRouting(t *testing.T) {
 		r := e.srv.do("GET", e.root+"/t/a", nil, "Authorization", "Bearer "+e.tokA)
 		r.expectError(t, http.StatusNotFound, "")
 	})
+}
+
+func TestTenantRoutingExternalURL(t *testing.T) {
+	e := newTenantEnv(t, func(c *scimhttp.Config) { c.ExternalURL = "https://scim.example.com/idp" })
+	for _, tc := range []struct {
+		tg   target
+		want string
+	}{
+		{e.byHost(e.a), "https://a.example.com/idp/scim/v2/Users/"},
+		{e.byPath(e.a), "https://scim.example.com/idp/t/a/scim/v2/Users/"},
+		{e.plain(), "https://scim.example.com/idp/scim/v2/Users/"},
+	} {
+		r := e.do(tc.tg, e.tokA, "POST", "/Users", userBody("ext-"+strconv.Itoa(len(tc.want))+"@a.example")).expect(t, http.StatusCreated)
+		if got := r.header.Get("Location"); got != tc.want+r.str("id") {
+			t.Errorf("%s: Location %q, want %q", tc.tg.name, got, tc.want+r.str("id"))
+		}
+	}
 }
 
 func TestTenantDisabled(t *testing.T) {

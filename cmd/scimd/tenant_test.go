@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"io"
@@ -62,7 +63,7 @@ func TestTenantCommands(t *testing.T) {
 	mustCLI(t, db, "", "tenant", "create", "--host", "globex.example.com", "globex")
 
 	for _, args := range [][]string{
-		{"tenant", "create", "acme"},                                 // duplicate name
+		{"tenant", "create", "acme"},                                  // duplicate name
 		{"tenant", "create", "initech", "--host", "acme.example.org"}, // host taken
 		{"tenant", "create", "Bad_Name"},
 		{"tenant", "create", "x", "--host", "bad_host.example.com"},
@@ -466,3 +467,83 @@ func TestServeTrustedProxy(t *testing.T) {
 func regexpMatch(pattern, s string) bool {
 	return regexp.MustCompile(pattern).MatchString(s)
 }
+
+// TestServeCredentialsPerTenant checks that serve wires Basic credentials
+// and the OAuth endpoints per tenant: by host and by /t/{tenant} path, and
+// never across tenants.
+func TestServeCredentialsPerTenant(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	cert := newTestCert(t, "creds")
+	cert.write(t, certFile, keyFile)
+	roots := x509.NewCertPool()
+	roots.AddCert(cert.x509)
+	s := startTLSServer(t, certFile, keyFile, roots, nil)
+	mustCLI(t, s.db, "", "tenant", "create", "a", "--host", "a.scim.test")
+	mustCLI(t, s.db, "", "tenant", "create", "b", "--host", "b.scim.test")
+
+	// Basic: the tenant comes from the host or path.
+	pw := strings.TrimSpace(mustCLI(t, s.db, "", "basic", "create", "--tenant", "a", "--username", "okta"))
+	basic := "Basic " + base64Encode("okta:"+pw)
+	s.do("GET", "/scim/v2/Users", "", "a.scim.test", nil, "Authorization", basic).want(t, http.StatusOK)
+	s.do("GET", "/t/a/scim/v2/Users", "", "", nil, "Authorization", basic).want(t, http.StatusOK)
+	s.do("GET", "/scim/v2/Users", "", "b.scim.test", nil, "Authorization", basic).want(t, http.StatusUnauthorized)
+	s.do("GET", "/t/b/scim/v2/Users", "", "", nil, "Authorization", basic).want(t, http.StatusUnauthorized)
+
+	// OAuth client credentials (Entra): token at A's /t/a/oauth/token, SCIM
+	// call with it at A; refused at B.
+	out := mustCLI(t, s.db, "", "oauth", "client", "create", "--tenant", "a", "--name", "Entra", "--grant", "client_credentials")
+	var clientID, secret string
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "client_id: "); ok {
+			clientID = v
+		}
+		if v, ok := strings.CutPrefix(line, "client_secret: "); ok {
+			secret = v
+		}
+	}
+	if clientID == "" || secret == "" {
+		t.Fatalf("oauth client create printed:\n%s", out)
+	}
+	tokenAt := func(path, host string) (int, string) {
+		t.Helper()
+		form := "grant_type=client_credentials&client_id=" + clientID + "&client_secret=" + secret
+		req, _ := http.NewRequest("POST", s.url+path, strings.NewReader(form))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if host != "" {
+			req.Host = host
+		}
+		resp, err := s.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct {
+			AccessToken string `json:"access_token"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, body.AccessToken
+	}
+	for _, at := range []struct{ path, host string }{{"/t/a/oauth/token", ""}, {"/oauth/token", "a.scim.test"}} {
+		status, tok := tokenAt(at.path, at.host)
+		if status != http.StatusOK || tok == "" {
+			t.Fatalf("token at %s (host %q): %d", at.path, at.host, status)
+		}
+		s.do("GET", "/t/a/scim/v2/Users", tok, "", nil).want(t, http.StatusOK)
+		s.do("GET", "/scim/v2/Users", tok, "", nil).want(t, http.StatusOK) // the token's own tenant
+		s.do("GET", "/t/b/scim/v2/Users", tok, "", nil).want(t, http.StatusUnauthorized)
+		s.do("GET", "/scim/v2/Users", tok, "b.scim.test", nil).want(t, http.StatusUnauthorized)
+	}
+	// A's client is unknown at B's token endpoint.
+	if status, _ := tokenAt("/t/b/oauth/token", ""); status == http.StatusOK {
+		t.Error("A's OAuth client got a token at B's token endpoint")
+	}
+	if status, _ := tokenAt("/oauth/token", "b.scim.test"); status == http.StatusOK {
+		t.Error("A's OAuth client got a token at B's host")
+	}
+	if logs := s.logs.String(); strings.Contains(logs, secret) || strings.Contains(logs, pw) {
+		t.Errorf("a secret reached the log:\n%s", logs)
+	}
+}
+
+func base64Encode(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
