@@ -37,17 +37,42 @@ type serviceProviderConfig struct {
 		MaxPageSize             int    `json:"maxPageSize"`
 		CursorTimeout           int    `json:"cursorTimeout"`
 	} `json:"pagination"`
-	AuthenticationSchemes []authScheme  `json:"authenticationSchemes"`
-	Meta                  discoveryMeta `json:"meta"`
+	AuthenticationSchemes []AuthenticationScheme `json:"authenticationSchemes"`
+	Meta                  discoveryMeta          `json:"meta"`
 }
 
-type authScheme struct {
-	Type        string `json:"type"`
+// AuthenticationScheme is one entry of ServiceProviderConfig
+// authenticationSchemes (RFC 7643 §5).
+type AuthenticationScheme struct {
+	Type        string `json:"type"` // "oauthbearertoken", "httpbasic", "oauth2", …
 	Name        string `json:"name"`
 	Description string `json:"description"`
-	SpecURI     string `json:"specUri"`
-	Primary     bool   `json:"primary"`
+	SpecURI     string `json:"specUri,omitempty"`
+	Primary     bool   `json:"primary,omitempty"`
 }
+
+// Authentication schemes scimd's own credentials implement.
+var (
+	SchemeBearer = AuthenticationScheme{
+		Type:        "oauthbearertoken",
+		Name:        "OAuth Bearer Token",
+		Description: "Authentication with a bearer token in the Authorization header",
+		SpecURI:     "https://www.rfc-editor.org/info/rfc6750",
+		Primary:     true,
+	}
+	SchemeBasic = AuthenticationScheme{
+		Type:        "httpbasic",
+		Name:        "HTTP Basic",
+		Description: "Authentication with a per-tenant username and password",
+		SpecURI:     "https://www.rfc-editor.org/info/rfc7617",
+	}
+	SchemeOAuth2 = AuthenticationScheme{
+		Type:        "oauth2",
+		Name:        "OAuth 2.0",
+		Description: "Access tokens from scimd's per-tenant authorization server (authorization code with PKCE, client credentials)",
+		SpecURI:     "https://www.rfc-editor.org/info/rfc6749",
+	}
+)
 
 type discoveryMeta struct {
 	ResourceType string `json:"resourceType"`
@@ -79,13 +104,10 @@ func (h *Handler) handleServiceProviderConfig(w http.ResponseWriter, r *http.Req
 	c.Pagination.CursorTimeout = cursorTimeout
 	c.Pagination.DefaultPageSize = h.cfg.DefaultPageSize
 	c.Pagination.MaxPageSize = h.cfg.MaxPageSize
-	c.AuthenticationSchemes = []authScheme{{
-		Type:        "oauthbearertoken",
-		Name:        "OAuth Bearer Token",
-		Description: "Authentication with a bearer token in the Authorization header",
-		SpecURI:     "https://www.rfc-editor.org/info/rfc6750",
-		Primary:     true,
-	}}
+	c.AuthenticationSchemes = h.cfg.AuthenticationSchemes
+	if len(c.AuthenticationSchemes) == 0 {
+		c.AuthenticationSchemes = []AuthenticationScheme{SchemeBearer}
+	}
 	c.Meta = discoveryMeta{ResourceType: "ServiceProviderConfig", Location: h.baseURL(r) + "/ServiceProviderConfig"}
 	h.writeValue(w, r, http.StatusOK, c)
 }

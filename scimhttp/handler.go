@@ -163,6 +163,10 @@ type Config struct {
 	// discards passwords: nothing is stored.
 	HashPassword func(plaintext string) (string, error)
 
+	// AuthenticationSchemes are advertised in ServiceProviderConfig.
+	// Default: the bearer token scheme alone.
+	AuthenticationSchemes []AuthenticationScheme
+
 	// DocumentationURI is advertised as ServiceProviderConfig.documentationUri
 	// when set.
 	DocumentationURI string

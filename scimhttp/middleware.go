@@ -247,8 +247,12 @@ func (h *Handler) throttled(w http.ResponseWriter, r *http.Request, rt *Route, f
 	}
 	key, now := failureKey(rt), time.Now()
 	if failed {
-		// The failing request itself is answered 401, not 429.
-		h.failures.Fail(key, now)
+		// The failing request itself is answered 401, not 429. A request
+		// that presented no credential at all guesses nothing and is not
+		// counted (clients and test suites probe for 401 that way).
+		if r.Header.Get("Authorization") != "" {
+			h.failures.Fail(key, now)
+		}
 		return false
 	}
 	blocked, wait := h.failures.Blocked(key, now)

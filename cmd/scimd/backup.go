@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"time"
 
@@ -55,7 +56,7 @@ which takes a consistent snapshot while scimd serves:
 
 (give the password with PGPASSWORD or ~/.pgpass). Restore into an empty
 database with pg_restore --no-owner --dbname=URL %s; see docs/durability.md.
-`, dest, redactURL(cfg.Database), dest)
+`, dest, withoutPassword(cfg.Database), dest)
 		return errors.New("backup: not a SQLite database: use pg_dump")
 	}
 	if *out == "" {
@@ -76,4 +77,23 @@ database with pg_restore --no-owner --dbname=URL %s; see docs/durability.md.
 	fmt.Fprintf(env.Stdout, "backed up %s to %s: %d bytes, integrity_check ok (%v)\n",
 		cfg.Database, *out, fi.Size(), time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// withoutPassword returns the URL raw with any password removed, for a
+// command line to print: pg_dump then takes the password from PGPASSWORD or
+// ~/.pgpass.
+func withoutPassword(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "URL"
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Del("password")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }

@@ -61,8 +61,10 @@ func newHandler(cfg Config, db database, reg *schema.Registry, logger *slog.Logg
 	tenantOf := func(r *http.Request) (string, error) { return resolver.TenantID(r, scimd.DefaultTenant) }
 	bearer := &auth.Bearer{Tokens: db, Tenants: db, Logger: logger}
 	var authn scimhttp.Authenticator = bearer
+	schemes := []scimhttp.AuthenticationScheme{scimhttp.SchemeBearer}
 	creds, hasCreds := db.(scimd.CredentialStore)
 	if hasCreds {
+		schemes = append(schemes, scimhttp.SchemeBasic, scimhttp.SchemeOAuth2)
 		authn = auth.Any(
 			&oauth.Access{Store: creds, Tenants: db, Logger: logger},
 			&auth.Basic{Store: creds, Tenants: db, ResolveTenant: tenantOf, Logger: logger},
@@ -96,6 +98,7 @@ func newHandler(cfg Config, db database, reg *schema.Registry, logger *slog.Logg
 		MaxPageSize:               l.MaxPageSize,
 		MaxGroupMembersInResponse: l.MaxGroupMembersInResponse,
 		HashPassword:              hash,
+		AuthenticationSchemes:     schemes,
 		Logger:                    logger,
 	})
 	if err != nil {
