@@ -26,15 +26,22 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 	if db.path == ":memory:" {
 		// Every connection to ":memory:" is a database of its own: copy
 		// through the single shared connection.
-		return backupWith(ctx, db.writer, path)
+		return backupWith(ctx, db.writer, path, 0o600)
 	}
+	perm := os.FileMode(0o600)
+	if fi, err := os.Stat(db.path); err == nil {
+		perm = fi.Mode().Perm()
+	}
+	// Not a reader of the pool: query_only forbids VACUUM INTO (it counts
+	// as a write, though of another file); the writer would hold up every
+	// write for the whole copy.
 	src, err := sql.Open("sqlite", db.dsn("deferred"))
 	if err != nil {
 		return fmt.Errorf("sqlite: backup: %w", err)
 	}
 	defer src.Close()
 	src.SetMaxOpenConns(1)
-	return backupWith(ctx, src, path)
+	return backupWith(ctx, src, path, perm)
 }
 
 // BackupFile writes a consistent copy of the SQLite database file src to
@@ -55,7 +62,7 @@ func BackupFile(ctx context.Context, src, dst string) error {
 	}
 	defer conn.Close()
 	conn.SetMaxOpenConns(1)
-	return backupWith(ctx, conn, dst)
+	return backupWith(ctx, conn, dst, fi.Mode().Perm())
 }
 
 // CheckFile opens the SQLite database file path read-only and runs PRAGMA
@@ -104,8 +111,10 @@ func readOnlyDSN(path string) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
-// backupWith copies the database conn reads into path; see Backup.
-func backupWith(ctx context.Context, conn *sql.DB, path string) (err error) {
+// backupWith copies the database conn reads into path, a file with
+// permissions perm (those of the database: it holds credential hashes); see
+// Backup.
+func backupWith(ctx context.Context, conn *sql.DB, path string, perm os.FileMode) error {
 	if path == "" {
 		return errors.New("sqlite: backup: empty output path")
 	}
@@ -139,6 +148,9 @@ func backupWith(ctx context.Context, conn *sql.DB, path string) (err error) {
 	}
 	if err := CheckFile(ctx, tmp); err != nil {
 		return fmt.Errorf("sqlite: backup: the copy failed its check: %w", err)
+	}
+	if err := os.Chmod(tmp, perm); err != nil {
+		return fmt.Errorf("sqlite: backup: %w", err)
 	}
 	// VACUUM INTO does not sync its output; a backup must be on disk
 	// before it is reported done.

@@ -34,6 +34,11 @@ func TestBackupWhileWriting(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	// The copies take the database's permissions.
+	const srcPerm = 0o640
+	if err := os.Chmod(src, srcPerm); err != nil {
+		t.Fatal(err)
+	}
 
 	// Enough data that a copy takes a while.
 	var seed []*scimd.Resource
@@ -119,6 +124,11 @@ func TestBackupWhileWriting(t *testing.T) {
 		name := backups[i].name
 		if err := sqlite.CheckFile(ctx, r.out); err != nil {
 			t.Errorf("%s: %v", name, err)
+		}
+		if fi, err := os.Stat(r.out); err != nil {
+			t.Fatal(err)
+		} else if fi.Mode().Perm() != srcPerm {
+			t.Errorf("%s: copy mode %v, want the database's %v", name, fi.Mode().Perm(), os.FileMode(srcPerm))
 		}
 		// No -wal beside the copy: it is a complete database on its own.
 		if _, err := os.Stat(r.out + "-wal"); err == nil {
@@ -269,6 +279,11 @@ func TestBackupMemory(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "mem.db")
 	if err := db.Backup(ctx, out); err != nil {
 		t.Fatal(err)
+	}
+	if fi, err := os.Stat(out); err != nil {
+		t.Fatal(err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Errorf("copy of an in-memory database: mode %v, want 0600", fi.Mode().Perm())
 	}
 	cp, err := sqlite.Open(ctx, out, schema.DefaultRegistry())
 	if err != nil {
