@@ -26,6 +26,10 @@ type Config struct {
 	// Passwords says what happens to the password attribute IdPs send:
 	// "hash" stores an argon2id hash (default), "discard" stores nothing.
 	Passwords string `yaml:"passwords"`
+	// SQLiteSynchronous is SQLite's synchronous setting: NORMAL (default;
+	// commits survive a process crash) or FULL (commits also survive power
+	// loss, at one fsync per write). See docs/durability.md.
+	SQLiteSynchronous string `yaml:"sqliteSynchronous"`
 	// TLS, when both files are set, makes serve answer HTTPS (TLS 1.2+),
 	// reloading the files when they change.
 	TLS TLSConfig `yaml:"tls"`
@@ -85,10 +89,11 @@ type ExtensionConfig struct {
 // DefaultConfig returns the configuration used when nothing is set.
 func DefaultConfig() Config {
 	return Config{
-		Addr:      "127.0.0.1:8080",
-		Database:  "scimd.db",
-		BasePath:  "/scim/v2",
-		Passwords: "hash",
+		Addr:              "127.0.0.1:8080",
+		Database:          "scimd.db",
+		BasePath:          "/scim/v2",
+		Passwords:         "hash",
+		SQLiteSynchronous: "NORMAL",
 		Limits: LimitsConfig{
 			TenantRate:                200,
 			TenantBurst:               400,
@@ -139,6 +144,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	str("SCIMD_BASE_PATH", &c.BasePath)
 	str("SCIMD_EXTERNAL_URL", &c.ExternalURL)
 	str("SCIMD_PASSWORDS", &c.Passwords)
+	str("SCIMD_SQLITE_SYNCHRONOUS", &c.SQLiteSynchronous)
 	str("SCIMD_LOG_LEVEL", &c.LogLevel)
 	str("SCIMD_LOG_FORMAT", &c.LogFormat)
 	str("SCIMD_TLS_CERT", &c.TLS.Cert)
@@ -239,6 +245,10 @@ func (c *Config) Validate() error {
 	}
 	if strings.Contains(c.ExternalURL, "_") {
 		bad("externalURL %q: must not contain '_' (Okta rejects base URLs with underscores)", c.ExternalURL)
+	}
+	c.SQLiteSynchronous = strings.ToUpper(c.SQLiteSynchronous)
+	if c.SQLiteSynchronous != "NORMAL" && c.SQLiteSynchronous != "FULL" {
+		bad("sqliteSynchronous %q: must be NORMAL or FULL", c.SQLiteSynchronous)
 	}
 	switch c.Passwords {
 	case "hash", "discard":
