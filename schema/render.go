@@ -44,6 +44,11 @@ type renderer struct {
 	pl   *plan
 	b    []byte
 	err  error
+
+	// stream (RenderStream) leaves a Group's members out of b and records
+	// where they go: hole is set when the projection selects them.
+	stream bool
+	hole   *hole
 }
 
 var errBadNumber = errors.New("schema: cannot render a non-finite or malformed number")
@@ -79,17 +84,12 @@ func (w *renderer) resource() error {
 	group := isGroup(rt)
 	for _, a := range rt.Schema.Attributes {
 		switch {
+		case group && a.Name == "members" && w.stream:
+			w.markHole(rt.Schema, a)
 		case group && a.Name == "members":
 			w.refs(rt.Schema, a, len(r.Members), func(i int) (string, string, string, string) {
 				m := r.Members[i]
-				ref := ""
-				switch m.Type {
-				case scimd.TypeUser:
-					ref = w.base + "/Users/" + m.Value
-				case scimd.TypeGroup:
-					ref = w.base + "/Groups/" + m.Value
-				}
-				return m.Value, ref, m.Display, m.Type
+				return m.Value, memberRef(w.base, m), m.Display, m.Type
 			})
 		case user && a.Name == "groups":
 			w.refs(rt.Schema, a, len(r.Groups), func(i int) (string, string, string, string) {
@@ -224,36 +224,11 @@ func (w *renderer) refs(s *Schema, a *Attribute, n int, get func(int) (value, re
 		if written > 0 {
 			w.b = append(w.b, ',')
 		}
-		w.b = append(w.b, '{')
-		k := 0
-		for _, sub := range a.SubAttributes {
-			var sv string
-			switch sub.Name {
-			case "value":
-				sv = value
-			case "$ref":
-				sv = ref
-			case "display":
-				sv = display
-			case "type":
-				sv = typ
-			}
-			if sv == "" || !w.pl.sub(e, sub) {
-				continue
-			}
-			if k > 0 {
-				w.b = append(w.b, ',')
-			}
-			w.b = appendString(w.b, sub.Name)
-			w.b = append(w.b, ':')
-			w.b = appendString(w.b, sv)
-			k++
-		}
-		if k == 0 {
+		var ok bool
+		if w.b, ok = w.pl.appendRef(w.b, a, e, value, ref, "", display, typ); !ok {
 			w.b = w.b[:elem]
 			continue
 		}
-		w.b = append(w.b, '}')
 		written++
 	}
 	if written == 0 {

@@ -152,6 +152,13 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, rt *schema.Resour
 		h.writeError(w, r, err)
 		return
 	}
+	// Groups' members are streamed one group at a time (stream.go) when
+	// the store can; the page itself is loaded without them.
+	_, stream := h.store.(scimd.MemberStreamer)
+	stream = stream && q.Members
+	if stream {
+		q.Members = false
+	}
 	res, err := h.store.List(ctx, TenantFrom(ctx), q)
 	if err != nil {
 		h.writeError(w, r, err)
@@ -173,6 +180,10 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, rt *schema.Resour
 		out.NextCursor, out.PreviousCursor = res.NextCursor, res.PreviousCursor
 	} else {
 		out.StartIndex = q.StartIndex
+	}
+	if stream {
+		h.writeListStreaming(w, r, rt, out, res.Resources, p)
+		return
 	}
 	for _, item := range res.Resources {
 		irt := rt

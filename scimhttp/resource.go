@@ -145,6 +145,10 @@ func (h *Handler) handleGet(w http.ResponseWriter, r *http.Request, rt *schema.R
 		h.writeError(w, r, err)
 		return
 	}
+	if streamsMembers(rt, p) {
+		h.getGroupStreaming(w, r, rt, p)
+		return
+	}
 	res, err := h.store.Get(ctx, TenantFrom(ctx), rt.Name, r.PathValue("id"), readOptions(rt, p))
 	if err != nil {
 		h.writeError(w, r, err)
@@ -282,6 +286,22 @@ func (h *Handler) handlePatch(w http.ResponseWriter, r *http.Request, rt *schema
 	ifMatch := r.Header.Get("If-Match")
 	hashes := map[string]string{} // plaintext → hash, across retries of fn
 	hasPWAttr := rt.Schema.Attr("password") != nil
+	if hasPWAttr {
+		// Hash outside the store's write transaction (hashing is
+		// deliberately slow, and the transaction holds the single
+		// writer): every password the operations may set is hashed
+		// here; fn hashes only what this misses.
+		for _, pw := range patchPasswords(ops) {
+			if _, seen := hashes[pw]; !seen {
+				hashed, err := h.hash(pw)
+				if err != nil {
+					h.writeError(w, r, err)
+					return
+				}
+				hashes[pw] = hashed
+			}
+		}
+	}
 
 	updated, err := h.store.Update(ctx, TenantFrom(ctx), rt.Name, r.PathValue("id"), writeOptions(rt, p),
 		func(cur *scimd.Resource) ([]scimd.MemberOp, error) {
@@ -321,6 +341,34 @@ func (h *Handler) handlePatch(w http.ResponseWriter, r *http.Request, rt *schema
 		return
 	}
 	h.respondWrite(w, r, rt, updated, p)
+}
+
+// patchPasswords returns the string values that ops may set as the
+// password: the value of an operation whose path is password, or the
+// password member of a path-less operation's value.
+func patchPasswords(ops []patch.Operation) []string {
+	var out []string
+	for _, op := range ops {
+		if op.Op == patch.OpRemove {
+			continue
+		}
+		if op.Path != nil {
+			if strings.EqualFold(op.Path.Attr.Name, "password") && op.Path.Attr.Sub == "" && op.Path.Filter == nil {
+				if s, ok := op.Value.(string); ok {
+					out = append(out, s)
+				}
+			}
+			continue
+		}
+		if m, ok := op.Value.(map[string]any); ok {
+			for k, v := range m {
+				if s, ok := v.(string); ok && strings.EqualFold(k, "password") {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // respondWrite answers a PUT or PATCH with 200 and the resource. A group's

@@ -15,7 +15,8 @@
 //
 // Run covers CRUD, uniqueness, filters, paging (index and RFC 9865 cursor
 // paging, including walks under concurrent writes) and sorting, group
-// membership and tenant isolation. Filters are checked against hand-written
+// membership (and, for stores that implement scimd.MemberStreamer,
+// streaming it) and tenant isolation. Filters are checked against hand-written
 // expectations and against schema.ResourceType.Match, the reference
 // semantics: a fixed list and 400 generated (seeded, reproducible) filters
 // over 30 varied users must select exactly what Match selects. Sorting is
@@ -90,6 +91,7 @@ func Run(t *testing.T, newStore func(t *testing.T) scimd.Store) {
 	t.Run("Cursor", func(t *testing.T) { testCursor(t, h) })
 	t.Run("Sort", func(t *testing.T) { testSort(t, h) })
 	t.Run("Members", func(t *testing.T) { testMembers(t, h) })
+	t.Run("MembersStream", func(t *testing.T) { testMembersStream(t, h) })
 	t.Run("Tenant", func(t *testing.T) { testTenant(t, h) })
 }
 

@@ -55,7 +55,10 @@ type member struct {
 	seq     int64
 }
 
-var _ scimd.Store = (*memStore)(nil)
+var (
+	_ scimd.Store          = (*memStore)(nil)
+	_ scimd.MemberStreamer = (*memStore)(nil)
+)
 
 // newMemStore returns an empty store serving the resource types of reg.
 func newMemStore(reg *schema.Registry) *memStore {
@@ -141,6 +144,28 @@ func (s *memStore) Get(ctx context.Context, tenant, typ, id string, opt scimd.Re
 		return nil, err
 	}
 	return s.tenant(tenant).load(e, opt), nil
+}
+
+// StreamGroup implements scimd.MemberStreamer, which lets the HTTP layer
+// write a big group's members as it reads them. This store holds every
+// member in memory anyway: it copies the group and its membership under the
+// lock (one consistent version) and calls fn after releasing it, so a slow
+// client never holds up writers. A store over a database would instead
+// read the members from a cursor inside a read transaction, as the sqlite
+// and postgres backends do, never holding them all.
+func (s *memStore) StreamGroup(ctx context.Context, tenant, id string, fn func(g *scimd.Resource, members scimd.MemberSeq) error) error {
+	s.mu.Lock()
+	td := s.tenant(tenant)
+	e, err := td.lookup(scimd.TypeGroup, id)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	g := td.load(e, scimd.ReadOptions{Members: true})
+	s.mu.Unlock()
+	ms := g.Members
+	g.Members = nil
+	return fn(g, scimd.SliceMembers(ms))
 }
 
 // List implements scimd.Store.
