@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/scimd/scimd"
 	"github.com/scimd/scimd/schema"
@@ -27,6 +28,12 @@ import (
 
 // spoolSize is how much of a response is held before sending starts.
 const spoolSize = 64 << 10
+
+// chunkWriteTimeout is how long the client has to take each chunk of a
+// streamed response. The server's write timeout bounds ordinary
+// responses; a million-member group takes longer than that to send in
+// whole, so each chunk sent pushes the write deadline out again.
+const chunkWriteTimeout = 30 * time.Second
 
 // spool is an io.Writer in front of an http.ResponseWriter; see above.
 type spool struct {
@@ -70,6 +77,9 @@ func (s *spool) send(p []byte) error {
 		s.w.Header().Set("Content-Type", contentTypeSCIM)
 		s.w.WriteHeader(s.status)
 	}
+	// Writers that cannot set deadlines (recorders in tests) answer
+	// ErrNotSupported, which changes nothing.
+	_ = http.NewResponseController(s.w).SetWriteDeadline(time.Now().Add(chunkWriteTimeout))
 	if len(s.buf) > 0 {
 		if _, err := s.w.Write(s.buf); err != nil {
 			s.err = err
