@@ -95,8 +95,22 @@ type Bearer struct {
 	Logger  *slog.Logger
 	Now     func() time.Time
 
+	// CacheTTL, when positive, keeps each successful verification in
+	// memory for that long (never past the token's expiry), so that a
+	// busy client costs no store lookup per request. A token revoked or a
+	// tenant disabled by another process (the scimd CLI, another
+	// instance) is then still accepted for up to CacheTTL; in this
+	// process the change takes effect at once when the stores implement
+	// ChangeCounter (scimd's SQLite and PostgreSQL stores do) or Flush is
+	// called. Failures are never cached. Zero: no cache.
+	CacheTTL time.Duration
+	// CacheSize bounds the cached verifications (default
+	// DefaultCacheSize).
+	CacheSize int
+
 	mu      sync.Mutex
 	touched map[string]time.Time // last recorded use per token, to limit writes
+	cache   verifyCache
 }
 
 // Unauthorized returns the 401 error every failed authentication gets. The
@@ -127,6 +141,18 @@ func (b *Bearer) Verify(ctx context.Context, tok string) (string, error) {
 	if tok == "" {
 		return "", Unauthorized()
 	}
+	var (
+		key [sha256.Size]byte
+		gen uint64
+	)
+	if b.CacheTTL > 0 {
+		key, gen = sha256.Sum256([]byte(tok)), b.changes()
+		now := b.now()
+		if v, ok := b.cache.get(key, now, gen); ok {
+			b.touch(ctx, v.tokenID, now)
+			return v.tenant, nil
+		}
+	}
 	keyID, secret := splitToken(tok)
 	got := hashSecret(secret)
 	rec, err := b.Tokens.Token(ctx, keyID)
@@ -154,6 +180,17 @@ func (b *Bearer) Verify(ctx context.Context, tok string) (string, error) {
 	}
 	if t.Disabled {
 		return "", Unauthorized()
+	}
+	if b.CacheTTL > 0 {
+		until := now.Add(b.CacheTTL)
+		if !rec.Expires.IsZero() && rec.Expires.Before(until) {
+			until = rec.Expires
+		}
+		size := b.CacheSize
+		if size <= 0 {
+			size = DefaultCacheSize
+		}
+		b.cache.put(key, verified{tenant: rec.Tenant, tokenID: rec.ID, until: until, gen: gen}, size, now)
 	}
 	b.touch(ctx, rec.ID, now)
 	return rec.Tenant, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,6 +15,7 @@ import (
 
 // CreateTenant implements scimd.TenantStore. A zero Created is set to now.
 func (db *DB) CreateTenant(ctx context.Context, t *scimd.Tenant) error {
+	defer authChanges.Add(1) // after the commit: see AuthChanges
 	return db.inTx(ctx, func(tx *Tx) error {
 		if t.Created.IsZero() {
 			t.Created = tx.now
@@ -125,6 +127,7 @@ func (db *DB) TenantByHost(ctx context.Context, host string) (*scimd.Tenant, err
 // UpdateTenant implements scimd.TenantStore. The tenant row is locked
 // while fn runs.
 func (db *DB) UpdateTenant(ctx context.Context, id string, fn func(*scimd.Tenant) error) (*scimd.Tenant, error) {
+	defer authChanges.Add(1) // after the commit: see AuthChanges
 	var out *scimd.Tenant
 	err := db.inTx(ctx, func(tx *Tx) error {
 		t, err := tenantWhere(ctx, tx, "id", "tenant_id = $1 FOR UPDATE", id)
@@ -156,6 +159,7 @@ func (db *DB) UpdateTenant(ctx context.Context, id string, fn func(*scimd.Tenant
 // that tables added by later migrations cannot be forgotten — memberships
 // and the value index first, then resources, the tenant last.
 func (db *DB) DeleteTenant(ctx context.Context, id string) error {
+	defer authChanges.Add(1) // after the commit: see AuthChanges
 	return db.inTx(ctx, func(tx *Tx) error {
 		if _, err := tenantWhere(ctx, tx, "id", "tenant_id = $1 FOR UPDATE", id); err != nil {
 			return err
@@ -205,6 +209,7 @@ func (db *DB) Tenants(ctx context.Context) ([]*scimd.Tenant, error) {
 
 // CreateToken implements scimd.TokenStore. A zero Created is set to now.
 func (db *DB) CreateToken(ctx context.Context, t *scimd.Token) error {
+	defer authChanges.Add(1) // after the commit: see AuthChanges
 	return db.inTx(ctx, func(tx *Tx) error {
 		if t.Created.IsZero() {
 			t.Created = tx.now
@@ -263,6 +268,7 @@ func (db *DB) Tokens(ctx context.Context, tenant string) ([]*scimd.Token, error)
 
 // RevokeToken implements scimd.TokenStore.
 func (db *DB) RevokeToken(ctx context.Context, tenant, id string) error {
+	defer authChanges.Add(1) // after the commit: see AuthChanges
 	tag, err := db.pool.Exec(ctx, `UPDATE tokens SET revoked = true WHERE tenant_id = $1 AND token_id = $2`, tenant, id)
 	if err != nil && !badText(err) {
 		return fmt.Errorf("postgres: revoke token: %w", err)
@@ -286,3 +292,14 @@ func (db *DB) TouchToken(ctx context.Context, id string, at time.Time) error {
 	}
 	return nil
 }
+
+// authChanges counts the changes to tenants and tokens made through any DB
+// of this process.
+var authChanges atomic.Uint64
+
+// AuthChanges implements auth.ChangeCounter: it counts the tenant and token
+// writes (create, update, delete, revoke) made through any DB in this
+// process, so that the caches of authentication and tenant routing drop
+// what such a write may have changed at once. Changes made by other
+// processes reach those caches when their entries expire.
+func (db *DB) AuthChanges() uint64 { return authChanges.Load() }

@@ -43,7 +43,7 @@ const (
 	DefaultMaxBodyBytes              = 1 << 20
 	DefaultPageSize                  = 100
 	DefaultMaxPageSize               = 1000
-	DefaultMaxGroupMembersInResponse = 10000
+	DefaultMaxGroupMembersInResponse = 1000
 )
 
 // Authenticator resolves a request to the tenant it may act on.
@@ -102,6 +102,8 @@ type Config struct {
 	// acts on its credential's tenant. Every request's tenant is also
 	// checked to exist and not be Disabled (401). Resource locations and
 	// every other URL returned are built from the tenant's own base URL.
+	// These lookups run on every request: wrap the store in a TenantCache
+	// to answer them from memory.
 	Tenants scimd.TenantStore
 	// TrustedProxies lists the addresses (CIDR prefixes or single
 	// addresses) of reverse proxies whose X-Forwarded-For,
@@ -152,7 +154,7 @@ type Config struct {
 	// members the response omits "members" altogether, so that adding one
 	// member to a huge group neither loads nor serialises the whole
 	// membership (clients that need it GET the group). Reads (GET, list,
-	// .search) are not limited. Default 10000; negative means write
+	// .search) are not limited. Default 1000; negative means write
 	// responses never include members.
 	MaxGroupMembersInResponse int
 

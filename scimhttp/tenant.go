@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/scimd/scimd"
 	"github.com/scimd/scimd/internal/proxy"
@@ -204,4 +206,124 @@ func RouteFrom(ctx context.Context) *Route {
 func PrincipalFrom(ctx context.Context) scimd.Principal {
 	p, _ := ctx.Value(principalKey).(scimd.Principal)
 	return p
+}
+
+// TenantCache is a scimd.TenantStore that remembers, for TTL, the answers
+// of Tenant, TenantByName and TenantByHost — found or not found — so that
+// routing and checking the tenant of every request costs no store lookup.
+// Writes go to the store and drop the whole cache.
+//
+// A tenant disabled, deleted or given another host by another process (the
+// scimd CLI, another instance) is seen within TTL. In this process a change
+// takes effect at once: through the TenantCache itself, or through any
+// handle of a store that implements auth.ChangeCounter (an AuthChanges()
+// uint64 method; scimd's SQLite and PostgreSQL stores do), whose count the
+// cache compares with the one it saw when it stored an entry.
+//
+// Cached tenants are shared: callers must not modify them.
+type TenantCache struct {
+	scimd.TenantStore
+	ttl  time.Duration
+	size int
+
+	mu     sync.Mutex
+	flushs uint64 // writes through the cache
+	byID   map[string]tenantEntry
+	byName map[string]tenantEntry
+	byHost map[string]tenantEntry
+}
+
+type tenantEntry struct {
+	t     *scimd.Tenant // nil with err: not found
+	err   error
+	until time.Time
+	gen   uint64
+}
+
+// DefaultTenantCacheSize bounds each of a TenantCache's maps.
+const DefaultTenantCacheSize = 4096
+
+// NewTenantCache returns a TenantCache over ts keeping answers for ttl.
+func NewTenantCache(ts scimd.TenantStore, ttl time.Duration) *TenantCache {
+	return &TenantCache{TenantStore: ts, ttl: ttl, size: DefaultTenantCacheSize}
+}
+
+// AuthChanges implements auth.ChangeCounter: the store's count plus the
+// writes made through the cache.
+func (c *TenantCache) AuthChanges() uint64 {
+	c.mu.Lock()
+	n := c.flushs
+	c.mu.Unlock()
+	if cc, ok := c.TenantStore.(interface{ AuthChanges() uint64 }); ok {
+		n += cc.AuthChanges()
+	}
+	return n
+}
+
+// Flush drops every cached answer.
+func (c *TenantCache) Flush() {
+	c.mu.Lock()
+	c.flushs++
+	c.byID, c.byName, c.byHost = nil, nil, nil
+	c.mu.Unlock()
+}
+
+func (c *TenantCache) lookup(m *map[string]tenantEntry, key string, load func() (*scimd.Tenant, error)) (*scimd.Tenant, error) {
+	if c.ttl <= 0 {
+		return load()
+	}
+	gen, now := c.AuthChanges(), time.Now()
+	c.mu.Lock()
+	e, ok := (*m)[key]
+	c.mu.Unlock()
+	if ok && e.gen == gen && now.Before(e.until) {
+		if e.t == nil {
+			return nil, e.err
+		}
+		return e.t, nil
+	}
+	t, err := load()
+	if err != nil && scimd.StatusOf(err) != http.StatusNotFound {
+		return nil, err
+	}
+	c.mu.Lock()
+	if *m == nil || len(*m) >= c.size {
+		*m = map[string]tenantEntry{}
+	}
+	(*m)[key] = tenantEntry{t: t, err: err, until: now.Add(c.ttl), gen: gen}
+	c.mu.Unlock()
+	return t, err
+}
+
+// Tenant implements scimd.TenantStore, cached.
+func (c *TenantCache) Tenant(ctx context.Context, id string) (*scimd.Tenant, error) {
+	return c.lookup(&c.byID, id, func() (*scimd.Tenant, error) { return c.TenantStore.Tenant(ctx, id) })
+}
+
+// TenantByName implements scimd.TenantStore, cached.
+func (c *TenantCache) TenantByName(ctx context.Context, name string) (*scimd.Tenant, error) {
+	return c.lookup(&c.byName, name, func() (*scimd.Tenant, error) { return c.TenantStore.TenantByName(ctx, name) })
+}
+
+// TenantByHost implements scimd.TenantStore, cached by canonical host.
+func (c *TenantCache) TenantByHost(ctx context.Context, host string) (*scimd.Tenant, error) {
+	return c.lookup(&c.byHost, scimd.CanonicalHost(host), func() (*scimd.Tenant, error) { return c.TenantStore.TenantByHost(ctx, host) })
+}
+
+// CreateTenant implements scimd.TenantStore and drops the cache.
+func (c *TenantCache) CreateTenant(ctx context.Context, t *scimd.Tenant) error {
+	defer c.Flush()
+	return c.TenantStore.CreateTenant(ctx, t)
+}
+
+// UpdateTenant implements scimd.TenantStore and drops the cache.
+func (c *TenantCache) UpdateTenant(ctx context.Context, id string, fn func(*scimd.Tenant) error) (*scimd.Tenant, error) {
+	defer c.Flush()
+	return c.TenantStore.UpdateTenant(ctx, id, fn)
+}
+
+// DeleteTenant implements scimd.TenantStore and drops the cache.
+func (c *TenantCache) DeleteTenant(ctx context.Context, id string) error {
+	defer c.Flush()
+	return c.TenantStore.DeleteTenant(ctx, id)
 }

@@ -60,7 +60,7 @@ func scanBasic(s scanner) (*scimd.BasicCredential, error) {
 
 // BasicCredentialByUsername implements scimd.BasicCredentialStore.
 func (db *DB) BasicCredentialByUsername(ctx context.Context, tenant, username string) (*scimd.BasicCredential, error) {
-	c, err := scanBasic(db.reader.QueryRowContext(ctx, `SELECT `+basicCols+` FROM basic_credentials
+	c, err := scanBasic(db.queryRow(ctx, `SELECT `+basicCols+` FROM basic_credentials
 		WHERE tenant_id = ? AND username = ? AND revoked = 0`, tenant, username))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, scimd.NotFound("Basic credential not found")
@@ -156,7 +156,7 @@ func scanClient(s scanner) (*scimd.OAuthClient, error) {
 
 // OAuthClient implements scimd.OAuthStore.
 func (db *DB) OAuthClient(ctx context.Context, tenant, id string) (*scimd.OAuthClient, error) {
-	c, err := scanClient(db.reader.QueryRowContext(ctx, `SELECT `+clientCols+` FROM oauth_clients
+	c, err := scanClient(db.queryRow(ctx, `SELECT `+clientCols+` FROM oauth_clients
 		WHERE tenant_id = ? AND client_id = ?`, tenant, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, scimd.NotFound("OAuth client %s not found", id)
@@ -252,7 +252,7 @@ func scanCode(s scanner) (*scimd.OAuthCode, error) {
 
 // OAuthCode implements scimd.OAuthStore.
 func (db *DB) OAuthCode(ctx context.Context, id string) (*scimd.OAuthCode, error) {
-	c, err := scanCode(db.reader.QueryRowContext(ctx, `SELECT `+codeCols+` FROM oauth_codes WHERE code_id = ?`, id))
+	c, err := scanCode(db.queryRow(ctx, `SELECT `+codeCols+` FROM oauth_codes WHERE code_id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, scimd.NotFound("OAuth code not found")
 	}
@@ -364,7 +364,7 @@ func scanOAuthToken(s scanner) (*scimd.OAuthToken, error) {
 
 // OAuthToken implements scimd.OAuthStore.
 func (db *DB) OAuthToken(ctx context.Context, id string) (*scimd.OAuthToken, error) {
-	t, err := scanOAuthToken(db.reader.QueryRowContext(ctx, `SELECT `+oauthTokenCols+` FROM oauth_tokens WHERE token_id = ?`, id))
+	t, err := scanOAuthToken(db.queryRow(ctx, `SELECT `+oauthTokenCols+` FROM oauth_tokens WHERE token_id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, scimd.NotFound("OAuth token not found")
 	}
@@ -447,7 +447,7 @@ func (db *DB) SetOAuthAdminPassword(ctx context.Context, tenant, hash string) er
 // OAuthAdminPassword implements scimd.OAuthStore.
 func (db *DB) OAuthAdminPassword(ctx context.Context, tenant string) (string, error) {
 	var hash string
-	err := db.reader.QueryRowContext(ctx, `SELECT password_hash FROM oauth_admins WHERE tenant_id = ?`, tenant).Scan(&hash)
+	err := db.queryRow(ctx, `SELECT password_hash FROM oauth_admins WHERE tenant_id = ?`, tenant).Scan(&hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", scimd.NotFound("no admin password set")
 	}
@@ -513,7 +513,7 @@ func (db *DB) UseOAuthConnectCode(ctx context.Context, tenant, id string) error 
 
 // queryCredentials runs a query on a reader and scans every row.
 func queryCredentials[T any](ctx context.Context, db *DB, what string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := db.reader.QueryContext(ctx, query, args...)
+	rows, err := db.query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %s: %w", what, err)
 	}

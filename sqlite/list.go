@@ -136,6 +136,9 @@ type listPlan struct {
 	key   string // sort key expression; "" for creation order
 	desc  bool
 
+	// groups reads the groups of Users with each row (groupsCol).
+	groups bool
+
 	// byFilter asks SQLite to find the matches through the filter's
 	// index and sort them, rather than walk the creation-order index and
 	// test each row (see choosePlan).
@@ -172,7 +175,7 @@ func (db *DB) plan(tenant string, q *scimd.ListQuery) (*listPlan, error) {
 	if cond != "1 = 1" {
 		where += " AND " + cond
 	}
-	return &listPlan{where: where, args: b.Args, key: key, desc: q.SortDescending}, nil
+	return &listPlan{where: where, args: b.Args, key: key, desc: q.SortDescending, groups: q.ReadOptions.Groups}, nil
 }
 
 // orderBy returns the ORDER BY list of the plan, or of its reverse (for
@@ -257,6 +260,9 @@ func (p *listPlan) pageQuery(at *scimd.PageKey, reverse bool, limit, offset int)
 	args := slices.Clone(p.args)
 	var b strings.Builder
 	b.WriteString("SELECT " + resourceCols)
+	if p.groups {
+		b.WriteString(", " + groupsCol)
+	}
 	if p.key != "" {
 		b.WriteString(", " + p.key)
 	}
@@ -300,11 +306,11 @@ func (tx *Tx) readPage(ctx context.Context, p *listPlan, query string, args []an
 	out := &page{}
 	for rows.Next() {
 		var key any
-		s := scanner(rows)
+		var extra []any
 		if p.key != "" {
-			s = withExtra{rows, &key}
+			extra = append(extra, &key)
 		}
-		rw, err := tx.db.scanResource(s)
+		rw, err := tx.db.scanResourceExtra(rows, p.groups, extra...)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: list: %w", err)
 		}
@@ -319,14 +325,6 @@ func (tx *Tx) readPage(ctx context.Context, p *listPlan, query string, args []an
 	}
 	return out, nil
 }
-
-// withExtra scans extra trailing columns after those scanResource reads.
-type withExtra struct {
-	s     scanner
-	extra any
-}
-
-func (w withExtra) Scan(dest ...any) error { return w.s.Scan(append(dest, w.extra)...) }
 
 // gen returns the tenant's change counter in tx's snapshot.
 func (tx *Tx) gen(ctx context.Context, tenant string) (int64, error) {
@@ -368,6 +366,10 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 			return nil, err
 		}
 		at = &k
+	}
+
+	if out, ok, err := db.listOneStatement(ctx, q, p); ok || err != nil {
+		return out, err
 	}
 
 	tx, err := db.beginRead(ctx)
@@ -469,6 +471,49 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 	}
 	out.TotalResults = total
 	return out, nil
+}
+
+// listOneStatement answers the first page of a filtered index-paged
+// query with the page query alone, outside a transaction (one statement is
+// one snapshot), when the page comes back short: then it holds every match
+// and gives the total, and nothing else needs reading. That is the IdP
+// lookup (userName, externalId or displayName eq …: zero or one match).
+// ok is false when the query does not qualify or the page is full; List
+// then answers it in a read transaction.
+func (db *DB) listOneStatement(ctx context.Context, q *scimd.ListQuery, p *listPlan) (_ *scimd.ListResult, ok bool, _ error) {
+	count := q.Count
+	if q.UseCursor || q.Filter == nil || count <= 0 || max(q.StartIndex, 1) != 1 ||
+		(p.key == "" && hasRange(q.Filter)) || // choosePlan counts first
+		(q.ReadOptions.Members && q.Type != scimd.TypeUser) { // members: a second statement
+		return nil, false, nil
+	}
+	query, args := p.pageQuery(nil, false, count, 0)
+	rows, err := db.query(ctx, query, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("sqlite: list: %w", err)
+	}
+	defer rows.Close()
+	out := &scimd.ListResult{Resources: []*scimd.Resource{}}
+	for rows.Next() {
+		if len(out.Resources) == count-1 {
+			return nil, false, nil // a full page: needs the count
+		}
+		var key any
+		var extra []any
+		if p.key != "" {
+			extra = append(extra, &key)
+		}
+		rw, err := db.scanResourceExtra(rows, p.groups, extra...)
+		if err != nil {
+			return nil, false, fmt.Errorf("sqlite: list: %w", err)
+		}
+		out.Resources = append(out.Resources, rw.res)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("sqlite: list: %w", err)
+	}
+	out.TotalResults = len(out.Resources)
+	return out, true, nil
 }
 
 // choosePlan decides, for a filtered list in creation order, how SQLite

@@ -26,13 +26,30 @@ type row struct {
 
 type scanner interface{ Scan(dest ...any) error }
 
-func (db *DB) scanResource(s scanner) (row, error) {
+// groupsCol is the groups of a User read with it (see scanResourceExtra):
+// a JSON array of [id, displayName] of the groups it is a direct member
+// of, in group creation order; NULL for other types. One correlated probe
+// of the memberships_member index, so a user read is one statement.
+const groupsCol = `CASE WHEN r.type = 'User' THEN (SELECT json_group_array(json_array(g.id, coalesce(json_extract(g.doc, '$.displayName'), '')) ORDER BY g.seq)
+	FROM memberships m JOIN resources g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
+	WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id) END`
+
+// scanResourceExtra scans resourceCols, then groupsCol if groups, then
+// the extra destinations.
+func (db *DB) scanResourceExtra(s scanner, groups bool, extra ...any) (row, error) {
 	var (
 		rw                          row
 		r                           scimd.Resource
 		created, modified, schs, dc string
+		gs                          sql.NullString
 	)
-	if err := s.Scan(&rw.seq, &r.ID, &r.Type, &created, &modified, &r.Meta.Version, &r.MemberCount, &schs, &dc); err != nil {
+	dest := make([]any, 0, 10+len(extra))
+	dest = append(dest, &rw.seq, &r.ID, &r.Type, &created, &modified, &r.Meta.Version, &r.MemberCount, &schs, &dc)
+	if groups {
+		dest = append(dest, &gs)
+	}
+	dest = append(dest, extra...)
+	if err := s.Scan(dest...); err != nil {
 		return rw, err
 	}
 	var err error
@@ -42,14 +59,47 @@ func (db *DB) scanResource(s scanner) (row, error) {
 	if r.Meta.LastModified, err = parseTime(modified); err != nil {
 		return rw, err
 	}
-	if err := json.Unmarshal([]byte(schs), &r.Schemas); err != nil {
+	if r.Schemas, err = decodeSchemas(schs); err != nil {
 		return rw, fmt.Errorf("sqlite: resource %s: schemas: %w", r.ID, err)
 	}
 	if r.Attrs, err = decodeDoc(db.reg.ResourceType(r.Type), dc); err != nil {
 		return rw, fmt.Errorf("sqlite: resource %s: %w", r.ID, err)
 	}
+	if groups && r.Type == scimd.TypeUser {
+		if r.Groups, err = decodeGroups(gs.String); err != nil {
+			return rw, fmt.Errorf("sqlite: resource %s: groups: %w", r.ID, err)
+		}
+	}
 	rw.res = &r
 	return rw, nil
+}
+
+// decodeSchemas decodes the stored schemas array (json.Marshal of
+// []string); arrays without escapes are split without the JSON decoder.
+func decodeSchemas(s string) ([]string, error) {
+	if len(s) > 4 && s[0] == '[' && s[1] == '"' && s[len(s)-2] == '"' && s[len(s)-1] == ']' &&
+		!strings.Contains(s, `\`) {
+		return strings.Split(s[2:len(s)-2], `","`), nil
+	}
+	var out []string
+	err := json.Unmarshal([]byte(s), &out)
+	return out, err
+}
+
+// decodeGroups decodes groupsCol.
+func decodeGroups(s string) ([]scimd.GroupRef, error) {
+	out := []scimd.GroupRef{}
+	if s == "" || s == "[]" {
+		return out, nil
+	}
+	var pairs [][2]string
+	if err := json.Unmarshal([]byte(s), &pairs); err != nil {
+		return nil, err
+	}
+	for _, p := range pairs {
+		out = append(out, scimd.GroupRef{Value: p[0], Display: p[1]})
+	}
+	return out, nil
 }
 
 // decodeDoc decodes a stored document, turning JSON numbers into int64 or
@@ -317,13 +367,13 @@ func (tx *Tx) addMembers(ctx context.Context, tenant, group string, members []sc
 	if len(members) == 0 {
 		return 0, nil
 	}
-	look, err := tx.PrepareContext(ctx, `SELECT type, coalesce(json_extract(doc, '$.displayName'), json_extract(doc, '$.userName'))
+	look, err := tx.prepare(ctx, `SELECT type, coalesce(json_extract(doc, '$.displayName'), json_extract(doc, '$.userName'))
 		FROM resources WHERE tenant_id = ? AND id = ?`)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: add members: %w", err)
 	}
 	defer look.Close()
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO memberships (tenant_id, group_id, member_id, member_type, display)
+	ins, err := tx.prepare(ctx, `INSERT INTO memberships (tenant_id, group_id, member_id, member_type, display)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant_id, group_id, member_id) DO NOTHING`)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: add members: %w", err)
@@ -369,7 +419,7 @@ func (tx *Tx) removeMembers(ctx context.Context, tenant, group string, members [
 	if len(members) == 0 {
 		return 0, nil
 	}
-	del, err := tx.PrepareContext(ctx, `DELETE FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id = ?`)
+	del, err := tx.prepare(ctx, `DELETE FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id = ?`)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: remove members: %w", err)
 	}
@@ -390,7 +440,18 @@ func (tx *Tx) removeMembers(ctx context.Context, tenant, group string, members [
 }
 
 // Get implements scimd.Store.
+//
+// A User (with its groups, if asked) is one statement on a reader, hence
+// one snapshot, without a transaction; a Group with its members takes a
+// read transaction (two statements).
 func (db *DB) Get(ctx context.Context, tenant, typ, id string, opt scimd.ReadOptions) (*scimd.Resource, error) {
+	if typ != scimd.TypeGroup || !opt.Members {
+		rw, err := db.findResource(ctx, readers{db}, tenant, typ, id, opt.Groups)
+		if err != nil {
+			return nil, err
+		}
+		return rw.res, nil
+	}
 	tx, err := db.beginRead(ctx)
 	if err != nil {
 		return nil, err
@@ -406,9 +467,25 @@ func (db *DB) Get(ctx context.Context, tenant, typ, id string, opt scimd.ReadOpt
 	return rw.res, nil
 }
 
+const (
+	findQuery       = `SELECT ` + resourceCols + ` FROM resources r WHERE r.tenant_id = ? AND r.id = ? AND r.type = ?`
+	findGroupsQuery = `SELECT ` + resourceCols + `, ` + groupsCol + ` FROM resources r WHERE r.tenant_id = ? AND r.id = ? AND r.type = ?`
+)
+
 func (tx *Tx) findResource(ctx context.Context, tenant, typ, id string) (row, error) {
-	rw, err := tx.db.scanResource(tx.QueryRowContext(ctx,
-		`SELECT `+resourceCols+` FROM resources r WHERE r.tenant_id = ? AND r.id = ? AND r.type = ?`, tenant, id, typ))
+	return tx.db.findResource(ctx, tx, tenant, typ, id, false)
+}
+
+// findResource reads one resource through q, with the groups of a User if
+// groups is set (then Groups is non-nil).
+func (db *DB) findResource(ctx context.Context, q querier, tenant, typ, id string, groups bool) (row, error) {
+	query := findQuery
+	if groups && typ == scimd.TypeUser {
+		query = findGroupsQuery
+	} else {
+		groups = false
+	}
+	rw, err := db.scanResourceExtra(q.QueryRowContext(ctx, query, tenant, id, typ), groups)
 	if errors.Is(err, sql.ErrNoRows) {
 		return rw, scimd.NotFound("Resource %s not found", id)
 	}
@@ -430,7 +507,7 @@ func (tx *Tx) load(ctx context.Context, tenant string, rs []*scimd.Resource, opt
 				r.Members = []scimd.Member{}
 			}
 		case scimd.TypeUser:
-			if opt.Groups {
+			if opt.Groups && r.Groups == nil { // else read with the row (groupsCol)
 				users = append(users, r.ID)
 				r.Groups = []scimd.GroupRef{}
 			}
@@ -595,6 +672,7 @@ func (db *DB) updateOnce(ctx context.Context, tenant string, rt *schema.Resource
 	}
 	r := rw.res
 	old, count := r.Meta, r.MemberCount
+	before := extract(r)
 	ops, err := fn(r)
 	if err != nil {
 		return nil, false, err
@@ -619,11 +697,29 @@ func (db *DB) updateOnce(ctx context.Context, tenant string, rt *schema.Resource
 		return nil, false, err
 	}
 	x := extract(r)
-	res, err := tx.ExecContext(ctx, `UPDATE resources SET external_id = ?, name_lc = ?, display_lc = ?, active = ?,
-		last_modified = ?, version = version + 1, member_count = member_count + ?, schemas = ?, doc = ?
-		WHERE tenant_id = ? AND seq = ? AND version = ?`,
-		x.externalID, x.nameLC, x.displayLC, x.active, formatTime(tx.now), delta, schemas, doc,
-		tenant, rw.seq, old.Version)
+	// Only the extracted columns that changed are written: an unchanged
+	// indexed column left out of SET leaves its index alone, so a PATCH of
+	// active does not rewrite the userName, displayName and externalId
+	// index entries (fewer pages to write to the WAL at commit).
+	var set strings.Builder
+	args := make([]any, 0, 12)
+	for _, c := range []struct {
+		col       string
+		old, next any
+	}{
+		{"external_id", before.externalID, x.externalID},
+		{"name_lc", before.nameLC, x.nameLC},
+		{"display_lc", before.displayLC, x.displayLC},
+		{"active", before.active, x.active},
+	} {
+		if c.old != c.next {
+			set.WriteString(c.col + " = ?, ")
+			args = append(args, c.next)
+		}
+	}
+	args = append(args, formatTime(tx.now), delta, schemas, doc, tenant, rw.seq, old.Version)
+	res, err := tx.ExecContext(ctx, `UPDATE resources SET `+set.String()+`last_modified = ?, version = version + 1,
+		member_count = member_count + ?, schemas = ?, doc = ? WHERE tenant_id = ? AND seq = ? AND version = ?`, args...)
 	if isUnique(err) {
 		return nil, false, conflict(rt.Name, r)
 	}
@@ -635,8 +731,10 @@ func (db *DB) updateOnce(ctx context.Context, tenant string, rt *schema.Resource
 	} else if n == 0 {
 		return nil, true, nil // changed since read: run fn again
 	}
-	if err := tx.writeValueIndex(ctx, tenant, rw.seq, x, true); err != nil {
-		return nil, false, err
+	if !slices.Equal(before.emails, x.emails) {
+		if err := tx.writeValueIndex(ctx, tenant, rw.seq, x, true); err != nil {
+			return nil, false, err
+		}
 	}
 	r.Meta.Version = old.Version + 1
 	r.Meta.LastModified = tx.now

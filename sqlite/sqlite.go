@@ -78,6 +78,8 @@ type DB struct {
 	busy    time.Duration
 
 	lists listCache // paging positions and counts; see list.go
+
+	wstmts, rstmts *stmtCache // prepared statements of writer and readers; see stmt.go
 }
 
 // Option configures Open.
@@ -183,6 +185,11 @@ func (db *DB) open() error {
 		r.SetConnMaxIdleTime(0)
 		db.reader = r
 	}
+	db.wstmts = newStmtCache(db.writer)
+	db.rstmts = db.wstmts
+	if db.reader != db.writer {
+		db.rstmts = newStmtCache(db.reader)
+	}
 	if err := w.Ping(); err != nil {
 		return fmt.Errorf("sqlite: open %s: %w", db.path, err)
 	}
@@ -192,6 +199,11 @@ func (db *DB) open() error {
 // Close closes the database.
 func (db *DB) Close() error {
 	var errs []error
+	for _, c := range []*stmtCache{db.rstmts, db.wstmts} {
+		if c != nil {
+			c.close()
+		}
+	}
 	if db.reader != nil && db.reader != db.writer {
 		errs = append(errs, db.reader.Close())
 	}
@@ -201,6 +213,11 @@ func (db *DB) Close() error {
 			_, _ = db.writer.Exec("PRAGMA optimize")
 		}
 		errs = append(errs, db.writer.Close())
+	}
+	for _, c := range []*stmtCache{db.rstmts, db.wstmts} {
+		if c != nil {
+			c.wait()
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)
@@ -245,7 +262,7 @@ func (db *DB) migrateFile(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: migration %s: %w", base, err)
 	}
-	if _, err := tx.ExecContext(ctx, string(text)); err != nil {
+	if _, err := tx.Tx.ExecContext(ctx, string(text)); err != nil { // a script: not cached
 		return fmt.Errorf("sqlite: migration %s: %w", base, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied) VALUES (?, ?)`,
@@ -283,8 +300,9 @@ func (db *DB) Migrations(ctx context.Context) ([]string, error) {
 // it is now.
 type Tx struct {
 	*sql.Tx
-	db  *DB
-	now time.Time
+	db    *DB
+	cache *stmtCache // the pool's prepared statements
+	now   time.Time
 }
 
 // beginWrite starts a write transaction (BEGIN IMMEDIATE on the writer).
@@ -293,7 +311,7 @@ func (db *DB) beginWrite(ctx context.Context) (*Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: begin write: %w", err)
 	}
-	return &Tx{Tx: tx, db: db, now: db.Now().UTC()}, nil
+	return &Tx{Tx: tx, db: db, cache: db.wstmts, now: db.Now().UTC()}, nil
 }
 
 // beginRead starts a read transaction on a reader: one consistent snapshot.
@@ -302,7 +320,7 @@ func (db *DB) beginRead(ctx context.Context) (*Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: begin read: %w", err)
 	}
-	return &Tx{Tx: tx, db: db, now: db.Now().UTC()}, nil
+	return &Tx{Tx: tx, db: db, cache: db.rstmts, now: db.Now().UTC()}, nil
 }
 
 // SQLite extended result codes the store translates.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/scimd/scimd"
@@ -14,6 +15,7 @@ import (
 
 // CreateTenant implements scimd.TenantStore. A zero Created is set to now.
 func (db *DB) CreateTenant(ctx context.Context, t *scimd.Tenant) error {
+	defer authChanges.Add(1) // after the commit: see AuthChanges
 	tx, err := db.beginWrite(ctx)
 	if err != nil {
 		return err
@@ -104,19 +106,27 @@ func tenantWhere(ctx context.Context, q querier, what, where string, arg any) (*
 	return t, nil
 }
 
-// querier is what tenantWhere needs of a *sql.DB or a *Tx.
+// querier is what tenantWhere needs of a *Tx or of the readers.
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// readers runs single-row queries on the reader pool with cached
+// statements (see stmt.go).
+type readers struct{ db *DB }
+
+func (r readers) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return r.db.queryRow(ctx, query, args...)
+}
+
 // Tenant implements scimd.TenantStore.
 func (db *DB) Tenant(ctx context.Context, id string) (*scimd.Tenant, error) {
-	return tenantWhere(ctx, db.reader, "id", "tenant_id = ?", id)
+	return tenantWhere(ctx, readers{db}, "id", "tenant_id = ?", id)
 }
 
 // TenantByName implements scimd.TenantStore.
 func (db *DB) TenantByName(ctx context.Context, name string) (*scimd.Tenant, error) {
-	return tenantWhere(ctx, db.reader, "name", "name = ?", name)
+	return tenantWhere(ctx, readers{db}, "name", "name = ?", name)
 }
 
 // TenantByHost implements scimd.TenantStore.
@@ -125,7 +135,7 @@ func (db *DB) TenantByHost(ctx context.Context, host string) (*scimd.Tenant, err
 	if h == "" {
 		return nil, scimd.NotFound("no tenant has host %q", host)
 	}
-	return tenantWhere(ctx, db.reader, "host",
+	return tenantWhere(ctx, readers{db}, "host",
 		"tenant_id = (SELECT tenant_id FROM tenant_hosts WHERE host = ?)", h)
 }
 
@@ -152,6 +162,7 @@ func (db *DB) Tenants(ctx context.Context) ([]*scimd.Tenant, error) {
 
 // UpdateTenant implements scimd.TenantStore.
 func (db *DB) UpdateTenant(ctx context.Context, id string, fn func(*scimd.Tenant) error) (*scimd.Tenant, error) {
+	defer authChanges.Add(1) // after the commit: see AuthChanges
 	tx, err := db.beginWrite(ctx)
 	if err != nil {
 		return nil, err
@@ -195,6 +206,7 @@ var keptOnTenantDelete = map[string]bool{"tenant_changes": true}
 // cascades run), the tenant itself last, with foreign key checks deferred
 // to the commit.
 func (db *DB) DeleteTenant(ctx context.Context, id string) error {
+	defer authChanges.Add(1) // after the commit: see AuthChanges
 	tx, err := db.beginWrite(ctx)
 	if err != nil {
 		return err
@@ -275,6 +287,7 @@ func (tx *Tx) tenantTables(ctx context.Context) ([]string, error) {
 
 // CreateToken implements scimd.TokenStore. A zero Created is set to now.
 func (db *DB) CreateToken(ctx context.Context, t *scimd.Token) error {
+	defer authChanges.Add(1) // after the commit: see AuthChanges
 	tx, err := db.beginWrite(ctx)
 	if err != nil {
 		return err
@@ -322,7 +335,7 @@ func scanToken(s scanner) (*scimd.Token, error) {
 
 // Token implements scimd.TokenStore.
 func (db *DB) Token(ctx context.Context, id string) (*scimd.Token, error) {
-	t, err := scanToken(db.reader.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE token_id = ?`, id))
+	t, err := scanToken(db.queryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE token_id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, scimd.NotFound("Token %s not found", id)
 	}
@@ -355,6 +368,7 @@ func (db *DB) Tokens(ctx context.Context, tenant string) ([]*scimd.Token, error)
 
 // RevokeToken implements scimd.TokenStore.
 func (db *DB) RevokeToken(ctx context.Context, tenant, id string) error {
+	defer authChanges.Add(1) // after the commit: see AuthChanges
 	return db.execWrite(ctx, "revoke token", func(tx *Tx) (sql.Result, error) {
 		return tx.ExecContext(ctx, `UPDATE tokens SET revoked = 1 WHERE tenant_id = ? AND token_id = ?`, tenant, id)
 	}, scimd.NotFound("Token %s not found", id))
@@ -398,3 +412,14 @@ func (db *DB) execWrite(ctx context.Context, what string, fn func(*Tx) (sql.Resu
 	}
 	return nil
 }
+
+// authChanges counts the changes to tenants and tokens made through any DB
+// of this process.
+var authChanges atomic.Uint64
+
+// AuthChanges implements auth.ChangeCounter: it counts the tenant and token
+// writes (create, update, delete, revoke) made through any DB in this
+// process, so that the caches of authentication and tenant routing drop
+// what such a write may have changed at once. Changes made by other
+// processes reach those caches when their entries expire.
+func (db *DB) AuthChanges() uint64 { return authChanges.Load() }

@@ -109,7 +109,7 @@ func DefaultConfig() Config {
 			MaxFilterTerms:            200,
 			DefaultPageSize:           100,
 			MaxPageSize:               1000,
-			MaxGroupMembersInResponse: 10000,
+			MaxGroupMembersInResponse: 1000,
 		},
 		LogLevel:  "info",
 		LogFormat: "text",

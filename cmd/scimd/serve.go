@@ -30,6 +30,12 @@ const (
 	idleTimeout       = 120 * time.Second
 	drainTimeout      = 30 * time.Second
 	maxHeaderBytes    = 64 << 10
+	// authCacheTTL is how long a successful bearer token verification and
+	// a tenant lookup are remembered: a token revoked or a tenant disabled,
+	// deleted or re-hosted by another process (the CLI, another instance)
+	// takes effect within it; in this process, at once (see
+	// auth.ChangeCounter).
+	authCacheTTL = 5 * time.Second
 )
 
 // hostListRaw is a repeatable flag whose values may also be
@@ -52,22 +58,25 @@ func newHandler(cfg Config, db database, reg *schema.Registry, logger *slog.Logg
 	if cfg.Passwords == "discard" {
 		hash = func(string) (string, error) { return "", nil }
 	}
+	// Tenant lookups (routing, the tenant check of every credential) and
+	// bearer token verifications are cached for authCacheTTL.
+	tenants := scimhttp.NewTenantCache(db, authCacheTTL)
 	// The resolver is needed by the authenticators before the handler
 	// exists; the handler builds an identical one.
-	resolver, err := scimhttp.NewResolver(db, cfg.TrustedProxies)
+	resolver, err := scimhttp.NewResolver(tenants, cfg.TrustedProxies)
 	if err != nil {
 		return nil, err
 	}
 	tenantOf := func(r *http.Request) (string, error) { return resolver.TenantID(r, scimd.DefaultTenant) }
-	bearer := &auth.Bearer{Tokens: db, Tenants: db, Logger: logger}
+	bearer := &auth.Bearer{Tokens: db, Tenants: tenants, Logger: logger, CacheTTL: authCacheTTL}
 	var authn scimhttp.Authenticator = bearer
 	schemes := []scimhttp.AuthenticationScheme{scimhttp.SchemeBearer}
 	creds, hasCreds := db.(scimd.CredentialStore)
 	if hasCreds {
 		schemes = append(schemes, scimhttp.SchemeBasic, scimhttp.SchemeOAuth2)
 		authn = auth.Any(
-			&oauth.Access{Store: creds, Tenants: db, Logger: logger},
-			&auth.Basic{Store: creds, Tenants: db, ResolveTenant: tenantOf, Logger: logger},
+			&oauth.Access{Store: creds, Tenants: tenants, Logger: logger},
+			&auth.Basic{Store: creds, Tenants: tenants, ResolveTenant: tenantOf, Logger: logger},
 			bearer,
 		)
 	}
@@ -76,7 +85,7 @@ func newHandler(cfg Config, db database, reg *schema.Registry, logger *slog.Logg
 		Store:          db,
 		Registry:       reg,
 		Auth:           authn,
-		Tenants:        db,
+		Tenants:        tenants,
 		TrustedProxies: cfg.TrustedProxies,
 		BasePath:       strings.TrimRight(cfg.BasePath, "/"),
 		ExternalURL:    strings.TrimRight(cfg.ExternalURL, "/"),
