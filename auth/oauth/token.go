@@ -167,19 +167,30 @@ func invalidGrant() *Error {
 	return oauthErr(http.StatusBadRequest, "invalid_grant", "the code or refresh token is invalid, expired, revoked or was issued to another client")
 }
 
+// presented checks that client may use grant and splits the code or
+// refresh token in form field param (which must carry prefix) into its
+// record id and secret hash.
+func presented(client *scimd.OAuthClient, grant string, form url.Values, param, prefix string) (id string, sum []byte, _ *Error) {
+	if !client.HasGrant(grant) {
+		return "", nil, oauthErr(http.StatusBadRequest, "unauthorized_client", "the client may not use this grant type")
+	}
+	v := form.Get(param)
+	if v == "" {
+		return "", nil, oauthErr(http.StatusBadRequest, "invalid_request", "%s required", param)
+	}
+	id, sum, ok := splitOpaque(prefix, v)
+	if !ok {
+		return "", nil, invalidGrant()
+	}
+	return id, sum, nil
+}
+
 // codeGrant redeems an authorization code (§4.1.3, RFC 7636 §4.6).
 func (h *Handler) codeGrant(r *http.Request, tenant string, client *scimd.OAuthClient, form url.Values, now time.Time) (*tokenResponse, *Error) {
 	ctx := r.Context()
-	if !client.HasGrant(scimd.GrantAuthorizationCode) {
-		return nil, oauthErr(http.StatusBadRequest, "unauthorized_client", "the client may not use this grant type")
-	}
-	code := form.Get("code")
-	if code == "" {
-		return nil, oauthErr(http.StatusBadRequest, "invalid_request", "code required")
-	}
-	id, sum, ok := splitOpaque(CodePrefix, code)
-	if !ok {
-		return nil, invalidGrant()
+	id, sum, oerr := presented(client, scimd.GrantAuthorizationCode, form, "code", CodePrefix)
+	if oerr != nil {
+		return nil, oerr
 	}
 	rec, err := h.store.OAuthCode(ctx, id)
 	if scimd.StatusOf(err) == http.StatusNotFound {
@@ -271,16 +282,9 @@ func pkceMatches(method, challenge, verifier string) bool {
 // refreshGrant rotates a refresh token (§6).
 func (h *Handler) refreshGrant(r *http.Request, tenant string, client *scimd.OAuthClient, form url.Values, now time.Time) (*tokenResponse, *Error) {
 	ctx := r.Context()
-	if !client.HasGrant(scimd.GrantRefreshToken) {
-		return nil, oauthErr(http.StatusBadRequest, "unauthorized_client", "the client may not use this grant type")
-	}
-	rt := form.Get("refresh_token")
-	if rt == "" {
-		return nil, oauthErr(http.StatusBadRequest, "invalid_request", "refresh_token required")
-	}
-	id, sum, ok := splitOpaque(RefreshTokenPrefix, rt)
-	if !ok {
-		return nil, invalidGrant()
+	id, sum, oerr := presented(client, scimd.GrantRefreshToken, form, "refresh_token", RefreshTokenPrefix)
+	if oerr != nil {
+		return nil, oerr
 	}
 	rec, err := h.store.OAuthToken(ctx, id)
 	if scimd.StatusOf(err) == http.StatusNotFound {
