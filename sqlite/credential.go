@@ -60,15 +60,8 @@ func scanBasic(s scanner) (*scimd.BasicCredential, error) {
 
 // BasicCredentialByUsername implements scimd.BasicCredentialStore.
 func (db *DB) BasicCredentialByUsername(ctx context.Context, tenant, username string) (*scimd.BasicCredential, error) {
-	c, err := scanBasic(db.queryRow(ctx, `SELECT `+basicCols+` FROM basic_credentials
-		WHERE tenant_id = ? AND username = ? AND revoked = 0`, tenant, username))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, scimd.NotFound("Basic credential not found")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: basic credential: %w", err)
-	}
-	return c, nil
+	return one(db.queryRow(ctx, `SELECT `+basicCols+` FROM basic_credentials
+		WHERE tenant_id = ? AND username = ? AND revoked = 0`, tenant, username), scanBasic, "basic credential", scimd.NotFound("Basic credential not found"))
 }
 
 // BasicCredentials implements scimd.BasicCredentialStore.
@@ -156,15 +149,8 @@ func scanClient(s scanner) (*scimd.OAuthClient, error) {
 
 // OAuthClient implements scimd.OAuthStore.
 func (db *DB) OAuthClient(ctx context.Context, tenant, id string) (*scimd.OAuthClient, error) {
-	c, err := scanClient(db.queryRow(ctx, `SELECT `+clientCols+` FROM oauth_clients
-		WHERE tenant_id = ? AND client_id = ?`, tenant, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, scimd.NotFound("OAuth client %s not found", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: oauth client: %w", err)
-	}
-	return c, nil
+	return one(db.queryRow(ctx, `SELECT `+clientCols+` FROM oauth_clients
+		WHERE tenant_id = ? AND client_id = ?`, tenant, id), scanClient, "oauth client", scimd.NotFound("OAuth client %s not found", id))
 }
 
 // OAuthClients implements scimd.OAuthStore.
@@ -252,14 +238,7 @@ func scanCode(s scanner) (*scimd.OAuthCode, error) {
 
 // OAuthCode implements scimd.OAuthStore.
 func (db *DB) OAuthCode(ctx context.Context, id string) (*scimd.OAuthCode, error) {
-	c, err := scanCode(db.queryRow(ctx, `SELECT `+codeCols+` FROM oauth_codes WHERE code_id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, scimd.NotFound("OAuth code not found")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: oauth code: %w", err)
-	}
-	return c, nil
+	return one(db.queryRow(ctx, `SELECT `+codeCols+` FROM oauth_codes WHERE code_id = ?`, id), scanCode, "oauth code", scimd.NotFound("OAuth code not found"))
 }
 
 // RedeemOAuthCode implements scimd.OAuthStore. Write transactions are
@@ -364,14 +343,7 @@ func scanOAuthToken(s scanner) (*scimd.OAuthToken, error) {
 
 // OAuthToken implements scimd.OAuthStore.
 func (db *DB) OAuthToken(ctx context.Context, id string) (*scimd.OAuthToken, error) {
-	t, err := scanOAuthToken(db.queryRow(ctx, `SELECT `+oauthTokenCols+` FROM oauth_tokens WHERE token_id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, scimd.NotFound("OAuth token not found")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: oauth token: %w", err)
-	}
-	return t, nil
+	return one(db.queryRow(ctx, `SELECT `+oauthTokenCols+` FROM oauth_tokens WHERE token_id = ?`, id), scanOAuthToken, "oauth token", scimd.NotFound("OAuth token not found"))
 }
 
 // RotateOAuthRefreshToken implements scimd.OAuthStore.
@@ -530,4 +502,19 @@ func queryCredentials[T any](ctx context.Context, db *DB, what string, scan func
 		return nil, fmt.Errorf("sqlite: %s: %w", what, err)
 	}
 	return out, nil
+}
+
+// one scans a single row: no row is notFound, any other failure is wrapped
+// as "sqlite: what".
+func one[T any](row scanner, scan func(scanner) (T, error), what string, notFound error) (T, error) {
+	v, err := scan(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		var zero T
+		return zero, notFound
+	}
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("sqlite: %s: %w", what, err)
+	}
+	return v, nil
 }
