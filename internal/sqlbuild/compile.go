@@ -682,15 +682,7 @@ func (m multi) compile(c *compiler, op filter.Op, v any) (string, error) {
 		}
 	}
 	// "ne" and "eq null" negate "some value matches".
-	neg := false
-	switch {
-	case op == filter.OpNe && v != nil:
-		op, neg = filter.OpEq, true
-	case op == filter.OpEq && v == nil:
-		op, neg = filter.OpPr, true
-	case op == filter.OpNe && v == nil:
-		op = filter.OpPr
-	}
+	op, neg := positive(op, v)
 	alias := c.nextAlias()
 	elem := c.b.D.Elem(alias)
 	var cond string
@@ -723,15 +715,7 @@ type valueIndex struct {
 }
 
 func (f valueIndex) compile(c *compiler, op filter.Op, v any) (string, error) {
-	neg := false
-	switch {
-	case op == filter.OpNe && v != nil:
-		op, neg = filter.OpEq, true
-	case op == filter.OpEq && v == nil:
-		op, neg = filter.OpPr, true
-	case op == filter.OpNe && v == nil:
-		op = filter.OpPr
-	}
+	op, neg := positive(op, v)
 	tenant := c.b.Bind(c.b.Tenant)
 	cond, err := scalar{expr: f.col, typ: schema.String, folded: true, name: f.name}.compile(c, op, v)
 	if err != nil {
@@ -749,15 +733,7 @@ func (f valueIndex) compile(c *compiler, op filter.Op, v any) (string, error) {
 type membership struct{ sub scalar }
 
 func (f membership) compile(c *compiler, op filter.Op, v any) (string, error) {
-	neg := false
-	switch {
-	case op == filter.OpNe && v != nil:
-		op, neg = filter.OpEq, true
-	case op == filter.OpEq && v == nil:
-		op, neg = filter.OpPr, true
-	case op == filter.OpNe && v == nil:
-		op = filter.OpPr
-	}
+	op, neg := positive(op, v)
 	tenant := c.b.Bind(c.b.Tenant)
 	cond, err := f.sub.compile(c, op, v)
 	if err != nil {
@@ -795,15 +771,7 @@ type groupsOf struct {
 }
 
 func (f groupsOf) compile(c *compiler, op filter.Op, v any) (string, error) {
-	neg := false
-	switch {
-	case op == filter.OpNe && v != nil:
-		op, neg = filter.OpEq, true
-	case op == filter.OpEq && v == nil:
-		op, neg = filter.OpPr, true
-	case op == filter.OpNe && v == nil:
-		op = filter.OpPr
-	}
+	op, neg := positive(op, v)
 	tenant := c.b.Bind(c.b.Tenant)
 	cond, err := f.sub.compile(c, op, v)
 	if err != nil {
@@ -834,4 +802,19 @@ func (f groupsPresence) compile(c *compiler, op filter.Op, v any) (string, error
 		return "NOT " + exists(), nil
 	}
 	return groupsOf{sub: scalar{expr: "m.group_id", typ: schema.String, folded: true, name: f.name}}.compile(c, op, v)
+}
+
+// positive rewrites a comparison on "some value" of a multi-valued
+// attribute into a positive one and whether to negate it: "ne x" is
+// not (eq x), "eq null" is not (pr), "ne null" is pr.
+func positive(op filter.Op, v any) (filter.Op, bool) {
+	switch {
+	case op == filter.OpNe && v != nil:
+		return filter.OpEq, true
+	case op == filter.OpEq && v == nil:
+		return filter.OpPr, true
+	case op == filter.OpNe && v == nil:
+		return filter.OpPr, false
+	}
+	return op, false
 }
