@@ -303,6 +303,24 @@ type Tx struct {
 	db    *DB
 	cache *stmtCache // the pool's prepared statements
 	now   time.Time
+	hooks []func() // run after a successful Commit; see afterCommit
+}
+
+// afterCommit registers f to run once the transaction has committed (never
+// if it rolls back). Hooks run in registration order, after the commit is
+// durable to the chosen synchronous level.
+func (tx *Tx) afterCommit(f func()) { tx.hooks = append(tx.hooks, f) }
+
+// Commit commits the transaction, then runs its afterCommit hooks.
+func (tx *Tx) Commit() error {
+	if err := tx.Tx.Commit(); err != nil {
+		return err
+	}
+	for _, f := range tx.hooks {
+		f()
+	}
+	tx.hooks = nil
+	return nil
 }
 
 // beginWrite starts a write transaction (BEGIN IMMEDIATE on the writer).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -41,6 +42,10 @@ type Config struct {
 	Extensions     []ExtensionConfig `yaml:"extensions"`
 	LogLevel       string            `yaml:"logLevel"`
 	LogFormat      string            `yaml:"logFormat"`
+	// DebugAddr, when set, is a loopback address where Go's profiler
+	// (net/http/pprof, unauthenticated) listens, for measuring scimd under
+	// load. Only loopback addresses are accepted.
+	DebugAddr string `yaml:"debugAddr"`
 }
 
 // TLSConfig names the PEM certificate chain and private key files.
@@ -147,6 +152,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	str("SCIMD_SQLITE_SYNCHRONOUS", &c.SQLiteSynchronous)
 	str("SCIMD_LOG_LEVEL", &c.LogLevel)
 	str("SCIMD_LOG_FORMAT", &c.LogFormat)
+	str("SCIMD_DEBUG_ADDR", &c.DebugAddr)
 	str("SCIMD_TLS_CERT", &c.TLS.Cert)
 	str("SCIMD_TLS_KEY", &c.TLS.Key)
 	if v := getenv("SCIMD_TRUSTED_PROXIES"); v != "" {
@@ -265,6 +271,9 @@ func (c *Config) Validate() error {
 	if l.MaxPageSize < 1 || l.DefaultPageSize < 1 || l.DefaultPageSize > l.MaxPageSize {
 		bad("limits: need 1 <= defaultPageSize (%d) <= maxPageSize (%d)", l.DefaultPageSize, l.MaxPageSize)
 	}
+	if c.DebugAddr != "" && !loopbackAddr(c.DebugAddr) {
+		bad("debugAddr %q: must be a loopback host:port (the profiler is unauthenticated)", c.DebugAddr)
+	}
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
 		bad("tls: cert and key must be set together")
 	}
@@ -322,4 +331,18 @@ func (c *Config) Registry() (*schema.Registry, error) {
 		}
 	}
 	return schema.NewRegistryWith(users, groups), nil
+}
+
+// loopbackAddr reports whether addr is host:port with a loopback host
+// (an IP address or "localhost").
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -213,7 +214,12 @@ type Server struct {
 	ln     net.Listener
 	http   *http.Server
 	certs  *certreload.Reloader // nil: plain HTTP
+	debug  *http.Server         // nil: no profiler listener
+	dbgAt  net.Addr             // the profiler's address
 }
+
+// DebugAddr returns the profiler listener's address, or nil without one.
+func (s *Server) DebugAddr() net.Addr { return s.dbgAt }
 
 // Open validates the configuration, opens the database (applying
 // migrations), creates the default tenant and its first token on first
@@ -264,6 +270,13 @@ func (s *Server) Open(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	s.ln = ln
+	if cfg.DebugAddr != "" {
+		if err := s.startDebug(cfg.DebugAddr); err != nil {
+			ln.Close()
+			db.Close()
+			return err
+		}
+	}
 	s.http = &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -322,6 +335,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	err := s.http.Shutdown(sctx)
+	if s.debug != nil {
+		s.debug.Close()
+	}
 	if cerr := s.db.Close(); err == nil {
 		err = cerr
 	}
@@ -403,4 +419,24 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+// startDebug serves Go's profiler (net/http/pprof) on addr, a loopback
+// address checked by Config.Validate.
+func (s *Server) startDebug(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("debug listener on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	s.debug = &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout}
+	s.dbgAt = ln.Addr()
+	go s.debug.Serve(ln)
+	s.Logger.Info("profiler listening", "addr", ln.Addr().String())
+	return nil
 }
