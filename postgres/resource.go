@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/scimd/scimd"
+	"github.com/scimd/scimd/internal/jsonvalue"
 	"github.com/scimd/scimd/internal/sqlbuild"
 	"github.com/scimd/scimd/schema"
 )
@@ -51,14 +52,19 @@ func (db *DB) scanResource(s pgx.Row) (row, error) {
 // decodeDoc decodes a stored document, turning JSON numbers into int64 or
 // float64 as the schema declares (integer or decimal).
 func decodeDoc(rt *schema.ResourceType, doc []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
+	v, numbers, err := jsonvalue.DecodeBytes(doc)
+	if err != nil {
 		return nil, fmt.Errorf("decode document: %w", err)
 	}
-	if m == nil {
-		m = map[string]any{}
+	m, ok := v.(map[string]any)
+	if !ok {
+		if v != nil {
+			return nil, fmt.Errorf("decode document: %T, not an object", v)
+		}
+		m = map[string]any{} // a stored null, as encoding/json left it
+	}
+	if !numbers {
+		return m, nil // nothing for fixNumbers to convert
 	}
 	for k, v := range m {
 		var a *schema.Attribute

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/scimd/scimd"
+	"github.com/scimd/scimd/internal/jsonvalue"
 	"github.com/scimd/scimd/internal/sqlbuild"
 	"github.com/scimd/scimd/schema"
 )
@@ -105,14 +106,19 @@ func decodeGroups(s string) ([]scimd.GroupRef, error) {
 // decodeDoc decodes a stored document, turning JSON numbers into int64 or
 // float64 as the schema declares (integer or decimal).
 func decodeDoc(rt *schema.ResourceType, doc string) (map[string]any, error) {
-	dec := json.NewDecoder(strings.NewReader(doc))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
+	v, numbers, err := jsonvalue.Decode(doc)
+	if err != nil {
 		return nil, fmt.Errorf("decode document: %w", err)
 	}
-	if m == nil {
-		m = map[string]any{}
+	m, ok := v.(map[string]any)
+	if !ok {
+		if v != nil {
+			return nil, fmt.Errorf("decode document: %T, not an object", v)
+		}
+		m = map[string]any{} // a stored null, as encoding/json left it
+	}
+	if !numbers {
+		return m, nil // nothing for fixNumbers to convert
 	}
 	for k, v := range m {
 		var a *schema.Attribute
