@@ -860,20 +860,24 @@ func (db *DB) Delete(ctx context.Context, tenant, typ, id string, check func(*sc
 			}
 		}
 		// Groups this resource is a member of lose a member: a change
-		// to them.
-		if _, err := tx.Exec(ctx, `UPDATE resources SET member_count = member_count - 1, version = version + 1, last_modified = $1
-			WHERE tenant_id = $2 AND id IN (SELECT group_id FROM memberships WHERE tenant_id = $2 AND member_id = $3)`,
-			tx.now, tenant, id); err != nil {
-			return fmt.Errorf("postgres: delete %s %s: update groups: %w", typ, id, err)
-		}
+		// to them. The writes and COMMIT are one pipeline: if one fails,
+		// the server skips the rest, COMMIT included.
 		b := &pgx.Batch{}
+		b.Queue(`UPDATE resources SET member_count = member_count - 1, version = version + 1, last_modified = $1
+			WHERE tenant_id = $2 AND id IN (SELECT group_id FROM memberships WHERE tenant_id = $2 AND member_id = $3)`,
+			tx.now, tenant, id)
 		b.Queue(`DELETE FROM memberships WHERE tenant_id = $1 AND member_id = $2`, tenant, id)
 		b.Queue(`DELETE FROM memberships WHERE tenant_id = $1 AND group_id = $2`, tenant, id)
 		b.Queue(`DELETE FROM value_index WHERE tenant_id = $1 AND res_seq = $2`, tenant, rw.seq)
 		b.Queue(`DELETE FROM resources WHERE seq = $1`, rw.seq)
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return fmt.Errorf("postgres: delete %s %s: %w", typ, id, err)
-		}
-		return nil
+		n := b.Len()
+		return tx.commitBatch(ctx, b, func(br pgx.BatchResults) error {
+			for range n {
+				if _, err := br.Exec(); err != nil {
+					return fmt.Errorf("postgres: delete %s %s: %w", typ, id, err)
+				}
+			}
+			return nil
+		})
 	})
 }
