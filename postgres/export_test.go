@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/scimd/scimd"
 )
 
@@ -21,4 +23,10 @@ func (db *DB) Explain(ctx context.Context, tenant string, q *scimd.ListQuery) (s
 func (db *DB) ExecSQL(ctx context.Context, sql string) error {
 	_, err := db.pool.Exec(ctx, sql)
 	return err
+}
+
+// WithPoolConfig lets a test change the pool configuration before Open
+// connects (tracers, a counting dialer).
+func WithPoolConfig(f func(*pgxpool.Config)) Option {
+	return func(db *DB) { db.configure = f }
 }

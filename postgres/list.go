@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/scimd/scimd"
@@ -128,6 +129,8 @@ type listPlan struct {
 	args  []any
 	key   string // sort key expression; "" for creation order
 	desc  bool
+	// groups: pageQuery also reads groupsCol (listOneStatement only).
+	groups bool
 }
 
 // bind appends v to args and returns its placeholder.
@@ -240,6 +243,9 @@ func (p *listPlan) pageQuery(at *scimd.PageKey, reverse bool, limit, offset int)
 	args := slices.Clone(p.args)
 	var b strings.Builder
 	b.WriteString("SELECT " + resourceCols)
+	if p.groups {
+		b.WriteString(", " + groupsCol)
+	}
 	if p.key != "" {
 		b.WriteString(", " + p.key)
 	}
@@ -356,6 +362,9 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 		}
 		cursorAt = &k
 	}
+	if out, ok, err := db.listOneStatement(ctx, q, p); ok || err != nil {
+		return out, err
+	}
 	var out *scimd.ListResult
 	err = db.inReadTx(ctx, func(tx *Tx) error {
 		out = &scimd.ListResult{Resources: []*scimd.Resource{}}
@@ -418,6 +427,51 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 		return nil, err
 	}
 	return out, nil
+}
+
+// listOneStatement answers the first page of a filtered index-paged
+// query with the page query alone, outside a transaction (one statement is
+// one snapshot), users' groups included (groupsCol), when the page comes
+// back short: then it holds every match and gives the total, and nothing
+// else needs reading. That is the IdP lookup (userName, externalId or
+// displayName eq …: zero or one match), one round trip. ok is false when
+// the query does not qualify or the page is full; List then answers it in
+// a read transaction.
+func (db *DB) listOneStatement(ctx context.Context, q *scimd.ListQuery, p *listPlan) (_ *scimd.ListResult, ok bool, _ error) {
+	count := q.Count
+	if q.UseCursor || q.Filter == nil || count <= 0 || max(q.StartIndex, 1) != 1 ||
+		(q.ReadOptions.Members && q.Type != scimd.TypeUser) { // members: a second query
+		return nil, false, nil
+	}
+	one := *p
+	one.groups = q.ReadOptions.Groups
+	query, args := one.pageQuery(nil, false, count, 0)
+	rows, err := db.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, false, listError(err)
+	}
+	defer rows.Close()
+	out := &scimd.ListResult{Resources: []*scimd.Resource{}}
+	for rows.Next() {
+		if len(out.Resources) == count-1 {
+			return nil, false, nil // a full page: needs the count
+		}
+		var key any
+		var s pgx.Row = rows
+		if p.key != "" {
+			s = withExtra{rows, &key}
+		}
+		rw, err := db.scanResourceGroups(s, one.groups)
+		if err != nil {
+			return nil, false, listError(err)
+		}
+		out.Resources = append(out.Resources, rw.res)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, listError(err)
+	}
+	out.TotalResults = len(out.Resources)
+	return out, true, nil
 }
 
 // cursorPage reads the page of a cursor query into out and sets its

@@ -21,12 +21,15 @@ var _ scimd.MemberStreamer = (*DB)(nil)
 // Unlike inReadTx, a failed StreamGroup is never run again: fn may have
 // written part of a response already.
 func (db *DB) StreamGroup(ctx context.Context, tenant, id string, fn func(g *scimd.Resource, members scimd.MemberSeq) error) error {
-	ptx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	c, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
 	}
-	defer ptx.Rollback(context.WithoutCancel(ctx))
-	tx := &Tx{Tx: ptx, db: db, now: db.Now().UTC().Truncate(time.Microsecond)}
+	defer c.Release()
+	// BEGIN goes with the group's query (see Tx).
+	tx := &Tx{conn: c.Conn(), db: db, now: db.Now().UTC().Truncate(time.Microsecond),
+		begin: beginSQL(pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})}
+	defer tx.rollback(ctx)
 	rw, err := tx.findResource(ctx, tenant, scimd.TypeGroup, id, "")
 	if err != nil {
 		return err

@@ -79,6 +79,8 @@ type DB struct {
 
 	foldCollation string // chosen by chooseCollation
 
+	configure func(*pgxpool.Config) // tests: instrument the pool
+
 	lists listCache
 }
 
@@ -129,6 +131,9 @@ func Open(ctx context.Context, url string, reg *schema.Registry, opts ...Option)
 	}
 	if db.maxConns > 0 {
 		cfg.MaxConns = db.maxConns
+	}
+	if db.configure != nil {
+		db.configure(cfg)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -350,10 +355,187 @@ func (db *DB) FoldCollation() string { return db.foldCollation }
 
 // Tx is a transaction with the time it started: every timestamp written in
 // it is now.
+//
+// BEGIN is not sent on its own: it waits for the transaction's first
+// statement and goes in the same pipeline (QueryRow, SendBatch), and
+// commitBatch sends COMMIT after the last statements, so a transaction of
+// one read-and-lock and one write costs two round trips, not four. See
+// "Round trips" in docs/postgres.md.
 type Tx struct {
-	pgx.Tx
-	db  *DB
-	now time.Time
+	conn  *pgx.Conn
+	db    *DB
+	now   time.Time
+	begin string // the BEGIN statement while it is still to be sent
+	sent  bool   // BEGIN has been sent: the transaction must end
+	done  bool   // committed
+}
+
+// beginSQL is the BEGIN statement for opts (isolation and access mode
+// only: the store uses no other option).
+func beginSQL(opts pgx.TxOptions) string {
+	s := "BEGIN"
+	if opts.IsoLevel != "" {
+		s += " ISOLATION LEVEL " + strings.ToUpper(string(opts.IsoLevel))
+	}
+	if opts.AccessMode != "" {
+		s += " " + strings.ToUpper(string(opts.AccessMode))
+	}
+	return s
+}
+
+// withBegin returns b, with the pending BEGIN queued in front of its
+// statements if there is one; skip says whether the caller must consume
+// BEGIN's result first.
+func (tx *Tx) withBegin(b *pgx.Batch) (out *pgx.Batch, skip bool) {
+	if tx.begin == "" {
+		return b, false
+	}
+	out = &pgx.Batch{}
+	out.Queue(tx.begin)
+	out.QueuedQueries = append(out.QueuedQueries, b.QueuedQueries...)
+	tx.begin, tx.sent = "", true
+	return out, true
+}
+
+// start sends the pending BEGIN on its own, for statements that cannot be
+// pipelined with it (Exec, Query).
+func (tx *Tx) start(ctx context.Context) error {
+	if tx.begin == "" {
+		return nil
+	}
+	s := tx.begin
+	tx.begin, tx.sent = "", true
+	if _, err := tx.conn.Exec(ctx, s); err != nil {
+		return fmt.Errorf("postgres: begin: %w", err)
+	}
+	return nil
+}
+
+// Exec runs one statement in the transaction.
+func (tx *Tx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if err := tx.start(ctx); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	return tx.conn.Exec(ctx, sql, args...)
+}
+
+// Query runs one query in the transaction.
+func (tx *Tx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if err := tx.start(ctx); err != nil {
+		return nil, err
+	}
+	return tx.conn.Query(ctx, sql, args...)
+}
+
+// QueryRow runs a query returning at most one row in the transaction;
+// the first statement of a transaction is sent with BEGIN.
+func (tx *Tx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if tx.begin == "" {
+		return tx.conn.QueryRow(ctx, sql, args...)
+	}
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	br := tx.SendBatch(ctx, b)
+	return batchRow{br.QueryRow(), br}
+}
+
+// batchRow is the row of a one-query batch; Scan also ends the batch.
+type batchRow struct {
+	row pgx.Row
+	br  pgx.BatchResults
+}
+
+func (r batchRow) Scan(dest ...any) error {
+	err := r.row.Scan(dest...)
+	if cerr := r.br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// SendBatch sends b in the transaction as one pipeline, BEGIN first if it
+// is still to be sent.
+func (tx *Tx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	b, skip := tx.withBegin(b)
+	br := tx.conn.SendBatch(ctx, b)
+	if skip {
+		if _, err := br.Exec(); err != nil {
+			return errBatch{br, fmt.Errorf("postgres: begin: %w", err)}
+		}
+	}
+	return br
+}
+
+// errBatch is a batch whose BEGIN failed: every result is that error.
+type errBatch struct {
+	pgx.BatchResults
+	err error
+}
+
+func (e errBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, e.err }
+func (e errBatch) Query() (pgx.Rows, error)         { return nil, e.err }
+func (e errBatch) QueryRow() pgx.Row                { return errRow{e.err} }
+func (e errBatch) Close() error {
+	e.BatchResults.Close()
+	return e.err
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// commitBatch sends b followed by COMMIT as one pipeline: read consumes
+// b's results (all of them, in order), then the commit's result is
+// checked. On any error the transaction is left for runTx to roll back.
+func (tx *Tx) commitBatch(ctx context.Context, b *pgx.Batch, read func(pgx.BatchResults) error) error {
+	b.Queue("COMMIT")
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	if err := read(br); err != nil {
+		return err
+	}
+	if err := checkCommit(br.Exec()); err != nil {
+		return err
+	}
+	tx.done = true
+	return br.Close()
+}
+
+// checkCommit turns the result of COMMIT into an error: a transaction
+// that failed earlier answers COMMIT with ROLLBACK, not with an error.
+func checkCommit(tag pgconn.CommandTag, err error) error {
+	if err != nil {
+		return fmt.Errorf("postgres: commit: %w", err)
+	}
+	if tag.String() != "COMMIT" {
+		return fmt.Errorf("postgres: commit: %w", pgx.ErrTxCommitRollback)
+	}
+	return nil
+}
+
+// commit commits the transaction unless it has sent nothing yet.
+func (tx *Tx) commit(ctx context.Context) error {
+	if tx.done || !tx.sent {
+		return nil
+	}
+	if err := checkCommit(tx.conn.Exec(ctx, "COMMIT")); err != nil {
+		return err
+	}
+	tx.done = true
+	return nil
+}
+
+// rollback ends a transaction that was begun and not committed. A
+// connection it cannot roll back is closed, so that the pool never hands
+// out a connection in a transaction.
+func (tx *Tx) rollback(ctx context.Context) {
+	if tx.done || !tx.sent {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	if _, err := tx.conn.Exec(ctx, "ROLLBACK"); err != nil {
+		tx.conn.Close(ctx)
+	}
 }
 
 // maxTxTries bounds how often a transaction is run again after a
@@ -373,8 +555,15 @@ func (db *DB) inReadTx(ctx context.Context, fn func(tx *Tx) error) error {
 }
 
 func (db *DB) runTx(ctx context.Context, opts pgx.TxOptions, fn func(tx *Tx) error) error {
+	return db.retry(ctx, func() error { return db.runTxOnce(ctx, opts, fn) })
+}
+
+// retry runs fn again after a serialization failure or a deadlock, a
+// bounded number of times. Single statements outside a transaction go
+// through it too: PostgreSQL never fails them so, CockroachDB may.
+func (db *DB) retry(ctx context.Context, fn func() error) error {
 	for try := 1; ; try++ {
-		err := db.runTxOnce(ctx, opts, fn)
+		err := fn()
 		if err == nil || !retryable(err) || try >= maxTxTries {
 			return err
 		}
@@ -390,19 +579,17 @@ func (db *DB) runTx(ctx context.Context, opts pgx.TxOptions, fn func(tx *Tx) err
 }
 
 func (db *DB) runTxOnce(ctx context.Context, opts pgx.TxOptions, fn func(tx *Tx) error) error {
-	ptx, err := db.pool.BeginTx(ctx, opts)
+	c, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
 	}
-	tx := &Tx{Tx: ptx, db: db, now: db.Now().UTC().Truncate(time.Microsecond)}
-	defer ptx.Rollback(context.WithoutCancel(ctx))
+	defer c.Release()
+	tx := &Tx{conn: c.Conn(), db: db, now: db.Now().UTC().Truncate(time.Microsecond), begin: beginSQL(opts)}
+	defer tx.rollback(ctx)
 	if err := fn(tx); err != nil {
 		return err
 	}
-	if err := ptx.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: commit: %w", err)
-	}
-	return nil
+	return tx.commit(ctx)
 }
 
 // SQLSTATE codes the store acts on.

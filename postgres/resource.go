@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -27,14 +28,59 @@ type row struct {
 	res *scimd.Resource
 }
 
+// groupsCol is the groups of a User read with it (see scanResourceGroups):
+// a JSON array of [id, displayName] of the groups it is a direct member
+// of, in group creation order; NULL for other types and for a User in no
+// group. One correlated probe of the memberships_member index, so reading
+// a user with its groups is one statement: no transaction is needed for
+// one snapshot.
+const groupsCol = `CASE WHEN r.type = 'User' THEN ` + groupsOf + ` END`
+
+// groupsOf is the JSON array of groupsCol for the resource r.
+const groupsOf = `(SELECT json_agg(json_build_array(g.id, coalesce(g.doc->>'displayName', '')) ORDER BY g.seq)
+	FROM memberships m JOIN resources g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
+	WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id)`
+
+// decodeGroups decodes groupsCol.
+func decodeGroups(b []byte) ([]scimd.GroupRef, error) {
+	out := []scimd.GroupRef{}
+	if len(b) == 0 {
+		return out, nil
+	}
+	var pairs [][2]string
+	if err := json.Unmarshal(b, &pairs); err != nil {
+		return nil, fmt.Errorf("postgres: decode groups: %w", err)
+	}
+	for _, p := range pairs {
+		out = append(out, scimd.GroupRef{Value: p[0], Display: p[1]})
+	}
+	return out, nil
+}
+
 func (db *DB) scanResource(s pgx.Row) (row, error) {
+	return db.scanResourceGroups(s, false)
+}
+
+// scanResourceGroups scans resourceCols, followed by groupsCol if groups
+// (then Groups of a User is set, [] when it is in no group).
+func (db *DB) scanResourceGroups(s pgx.Row, groups bool) (row, error) {
 	var (
-		rw        row
-		r         scimd.Resource
-		schs, doc []byte
+		rw            row
+		r             scimd.Resource
+		schs, doc, gs []byte
 	)
-	if err := s.Scan(&rw.seq, &r.ID, &r.Type, &r.Meta.Created, &r.Meta.LastModified, &r.Meta.Version, &r.MemberCount, &schs, &doc); err != nil {
+	dest := []any{&rw.seq, &r.ID, &r.Type, &r.Meta.Created, &r.Meta.LastModified, &r.Meta.Version, &r.MemberCount, &schs, &doc}
+	if groups {
+		dest = append(dest, &gs)
+	}
+	if err := s.Scan(dest...); err != nil {
 		return rw, err
+	}
+	if groups && r.Type == scimd.TypeUser {
+		var err error
+		if r.Groups, err = decodeGroups(gs); err != nil {
+			return rw, err
+		}
 	}
 	r.Meta.Created = r.Meta.Created.UTC()
 	r.Meta.LastModified = r.Meta.LastModified.UTC()
@@ -242,11 +288,22 @@ func (db *DB) resourceType(typ string) (*schema.ResourceType, error) {
 	return rt, nil
 }
 
-// Create implements scimd.Store.
+// Create implements scimd.Store. A resource without members is one
+// statement (createSQL), outside a transaction; a group created with
+// members is a transaction.
 func (db *DB) Create(ctx context.Context, tenant string, r *scimd.Resource) (*scimd.Resource, error) {
 	rt, err := db.resourceType(r.Type)
 	if err != nil {
 		return nil, err
+	}
+	if r.Members == nil {
+		var out *scimd.Resource
+		err := db.retry(ctx, func() error {
+			var err error
+			out, err = db.createOne(ctx, tenant, rt, r)
+			return err
+		})
+		return out, err
 	}
 	var out *scimd.Resource
 	err = db.inTx(ctx, func(tx *Tx) error {
@@ -256,17 +313,60 @@ func (db *DB) Create(ctx context.Context, tenant string, r *scimd.Resource) (*sc
 	return out, err
 }
 
-func (tx *Tx) createResource(ctx context.Context, tenant string, rt *schema.ResourceType, in *scimd.Resource) (*scimd.Resource, error) {
+// createSQL inserts a resource ($1–$10) and its value index rows (the
+// folded e-mail types $11 and values $12, in order) in one statement: one
+// round trip, atomic without a transaction around it.
+const createSQL = `WITH r AS (INSERT INTO resources
+		(tenant_id, id, type, external_id, name_lc, display_lc, active, created, last_modified, version, member_count, schemas, doc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 1, 0, $9, $10) RETURNING seq)
+	INSERT INTO value_index (tenant_id, res_seq, attr, ord, type_lc, value_lc)
+	SELECT $1, r.seq, 'emails', (e.ord - 1)::integer, e.type_lc, e.value_lc
+	FROM r, unnest($11::text[], $12::text[]) WITH ORDINALITY AS e(type_lc, value_lc, ord)`
+
+// newResource is the stored form of a resource created now from in.
+func newResource(rt *schema.ResourceType, in *scimd.Resource, now time.Time) *scimd.Resource {
 	r := &scimd.Resource{
 		Type:    rt.Name,
 		ID:      scimd.NewID(),
 		Schemas: slices.Clone(in.Schemas),
 		Attrs:   in.Attrs,
-		Meta:    scimd.Meta{Created: tx.now, LastModified: tx.now, Version: 1},
+		Meta:    scimd.Meta{Created: now, LastModified: now, Version: 1},
 	}
 	if r.Attrs == nil {
 		r.Attrs = map[string]any{}
 	}
+	return r
+}
+
+// emailColumns splits the folded e-mails of x into the two arrays
+// createSQL and the value index rewrite of Update bind.
+func emailColumns(x extracted) (types, values []*string) {
+	types = make([]*string, len(x.emails))
+	values = make([]*string, len(x.emails))
+	for i, e := range x.emails {
+		types[i], values[i] = e[0], e[1]
+	}
+	return types, values
+}
+
+// createOne creates a resource without members with createSQL.
+func (db *DB) createOne(ctx context.Context, tenant string, rt *schema.ResourceType, in *scimd.Resource) (*scimd.Resource, error) {
+	r := newResource(rt, in, db.Now().UTC().Truncate(time.Microsecond))
+	schemas, doc, err := encodeDoc(r)
+	if err != nil {
+		return nil, err
+	}
+	x := extract(r)
+	types, values := emailColumns(x)
+	if _, err := db.pool.Exec(ctx, createSQL, tenant, r.ID, r.Type, x.externalID, x.nameLC, x.displayLC, x.active,
+		r.Meta.Created, schemas, doc, types, values); err != nil {
+		return nil, writeError("create", r, err)
+	}
+	return r, nil
+}
+
+func (tx *Tx) createResource(ctx context.Context, tenant string, rt *schema.ResourceType, in *scimd.Resource) (*scimd.Resource, error) {
+	r := newResource(rt, in, tx.now)
 	if in.Members != nil && rt.Name != scimd.TypeGroup {
 		return nil, scimd.BadRequest(scimd.ScimTypeInvalidValue, "a %s has no members", rt.Name)
 	}
@@ -283,8 +383,10 @@ func (tx *Tx) createResource(ctx context.Context, tenant string, rt *schema.Reso
 	if err != nil {
 		return nil, writeError("create", r, err)
 	}
-	if err := tx.writeValueIndex(ctx, tenant, seq, x, false); err != nil {
-		return nil, err
+	if b := (&pgx.Batch{}); queueValueIndex(b, tenant, seq, x, false) > 0 {
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return nil, valueIndexError(err)
+		}
 	}
 	if in.Members != nil {
 		n, err := tx.addMembers(ctx, tenant, r.ID, in.Members)
@@ -307,32 +409,44 @@ func (tx *Tx) createResource(ctx context.Context, tenant string, rt *schema.Reso
 	return r, nil
 }
 
-// writeValueIndex (re)writes the value index rows of a resource.
-func (tx *Tx) writeValueIndex(ctx context.Context, tenant string, seq int64, x extracted, replace bool) error {
-	b := &pgx.Batch{}
+// queueValueIndex queues the statements that (re)write the value index
+// rows of a resource and returns how many it queued. Results are read
+// with valueIndexError.
+func queueValueIndex(b *pgx.Batch, tenant string, seq int64, x extracted, replace bool) int {
+	n := 0
 	if replace {
 		b.Queue(`DELETE FROM value_index WHERE tenant_id = $1 AND res_seq = $2`, tenant, seq)
+		n++
 	}
-	for i, e := range x.emails {
+	if len(x.emails) > 0 {
+		types, values := emailColumns(x)
 		b.Queue(`INSERT INTO value_index (tenant_id, res_seq, attr, ord, type_lc, value_lc)
-			VALUES ($1, $2, 'emails', $3, $4, $5)`, tenant, seq, i, e[0], e[1])
+			SELECT $1, $2, 'emails', (e.ord - 1)::integer, e.type_lc, e.value_lc
+			FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS e(type_lc, value_lc, ord)`, tenant, seq, types, values)
+		n++
 	}
-	if b.Len() == 0 {
-		return nil
+	return n
+}
+
+// valueIndexError translates the error of a value index statement.
+func valueIndexError(err error) error {
+	if badText(err) {
+		return scimd.BadRequest(scimd.ScimTypeInvalidValue, "an email contains a character that cannot be stored (NUL)")
 	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		if badText(err) {
-			return scimd.BadRequest(scimd.ScimTypeInvalidValue, "an email contains a character that cannot be stored (NUL)")
-		}
-		return fmt.Errorf("postgres: value index: %w", err)
-	}
-	return nil
+	return fmt.Errorf("postgres: value index: %w", err)
+}
+
+// sameEmails reports whether a and b hold the same folded e-mails in the
+// same order: then the value index rows need no rewrite.
+func sameEmails(a, b [][2]*string) bool {
+	eq := func(p, q *string) bool { return (p == nil) == (q == nil) && (p == nil || *p == *q) }
+	return slices.EqualFunc(a, b, func(e, f [2]*string) bool { return eq(e[0], f[0]) && eq(e[1], f[1]) })
 }
 
 // addMembers adds members to a group, skipping existing ones, and returns
 // how many were added. Each member must be a User or Group of the tenant.
 // It costs two round trips whatever the number of members: one query looks
-// them all up, one pipelined batch inserts them.
+// them all up, one statement inserts them.
 func (tx *Tx) addMembers(ctx context.Context, tenant, group string, members []scimd.Member) (int64, error) {
 	if len(members) == 0 {
 		return 0, nil
@@ -367,8 +481,9 @@ func (tx *Tx) addMembers(ctx context.Context, tenant, group string, members []sc
 		}
 		return 0, fmt.Errorf("postgres: add members: %w", err)
 	}
-	b := &pgx.Batch{}
-	for _, m := range members {
+	types := make([]string, len(members))
+	displays := make([]string, len(members))
+	for i, m := range members {
 		in, ok := found[m.Value]
 		if !ok {
 			return 0, scimd.BadRequest(scimd.ScimTypeInvalidValue, "member %q does not exist", m.Value)
@@ -376,41 +491,29 @@ func (tx *Tx) addMembers(ctx context.Context, tenant, group string, members []sc
 		if in.typ != scimd.TypeUser && in.typ != scimd.TypeGroup {
 			return 0, scimd.BadRequest(scimd.ScimTypeInvalidValue, "member %q is a %s, not a User or Group", m.Value, in.typ)
 		}
-		d := m.Display
-		if d == "" {
-			d = in.display
+		types[i], displays[i] = in.typ, m.Display
+		if displays[i] == "" {
+			displays[i] = in.display
 		}
-		b.Queue(`INSERT INTO memberships (tenant_id, group_id, member_id, member_type, display)
-			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, group_id, member_id) DO NOTHING`,
-			tenant, group, m.Value, in.typ, d)
 	}
-	return tx.batchAffected(ctx, "add members", b)
-}
-
-// batchAffected sends b and returns the total number of rows its
-// statements changed.
-func (tx *Tx) batchAffected(ctx context.Context, what string, b *pgx.Batch) (int64, error) {
-	br := tx.SendBatch(ctx, b)
-	var n int64
-	for range b.Len() {
-		tag, err := br.Exec()
-		if err != nil {
-			br.Close()
-			if sqlState(err) == codeForeignKeyViolation {
-				// The member was deleted after it was looked up.
-				return 0, scimd.BadRequest(scimd.ScimTypeInvalidValue, "a member does not exist")
-			}
-			if badText(err) {
-				return 0, scimd.BadRequest(scimd.ScimTypeInvalidValue, "a member contains a character that cannot be stored (NUL)")
-			}
-			return 0, fmt.Errorf("postgres: %s: %w", what, err)
+	// One statement for all of them; ORDER BY gives seq in the request's
+	// order, and a member listed twice is inserted once.
+	tag, err := tx.Exec(ctx, `INSERT INTO memberships (tenant_id, group_id, member_id, member_type, display)
+		SELECT $1, $2, m.id, m.type, m.display
+		FROM unnest($3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS m(id, type, display, ord)
+		ORDER BY m.ord
+		ON CONFLICT (tenant_id, group_id, member_id) DO NOTHING`, tenant, group, ids, types, displays)
+	if err != nil {
+		if sqlState(err) == codeForeignKeyViolation {
+			// A member was deleted after it was looked up.
+			return 0, scimd.BadRequest(scimd.ScimTypeInvalidValue, "a member does not exist")
 		}
-		n += tag.RowsAffected()
+		if badText(err) {
+			return 0, scimd.BadRequest(scimd.ScimTypeInvalidValue, "a member contains a character that cannot be stored (NUL)")
+		}
+		return 0, fmt.Errorf("postgres: add members: %w", err)
 	}
-	if err := br.Close(); err != nil {
-		return 0, fmt.Errorf("postgres: %s: %w", what, err)
-	}
-	return n, nil
+	return tag.RowsAffected(), nil
 }
 
 // removeMembers removes the listed members from a group and returns how
@@ -434,8 +537,18 @@ func (tx *Tx) removeMembers(ctx context.Context, tenant, group string, members [
 	return tag.RowsAffected(), nil
 }
 
-// Get implements scimd.Store.
+// Get implements scimd.Store. Unless it needs a group's members (a second
+// query, so a read transaction for one snapshot), it is one statement
+// outside a transaction: one round trip.
 func (db *DB) Get(ctx context.Context, tenant, typ, id string, opt scimd.ReadOptions) (*scimd.Resource, error) {
+	if typ != scimd.TypeGroup || !opt.Members {
+		groups := opt.Groups && typ == scimd.TypeUser
+		rw, err := db.scanResourceGroups(db.pool.QueryRow(ctx, findSQL(groups, ""), tenant, id, typ), groups)
+		if err != nil {
+			return nil, findError(typ, id, err)
+		}
+		return rw.res, nil
+	}
 	var r *scimd.Resource
 	err := db.inReadTx(ctx, func(tx *Tx) error {
 		rw, err := tx.findResource(ctx, tenant, typ, id, "")
@@ -448,16 +561,31 @@ func (db *DB) Get(ctx context.Context, tenant, typ, id string, opt scimd.ReadOpt
 	return r, err
 }
 
+// findSQL is the query reading one resource by tenant ($1), id ($2) and
+// type ($3), with groupsCol if groups; lock, if not "", is a locking
+// clause such as "FOR NO KEY UPDATE".
+func findSQL(groups bool, lock string) string {
+	cols := resourceCols
+	if groups {
+		cols += ", " + groupsCol
+	}
+	return `SELECT ` + cols + ` FROM resources r WHERE r.tenant_id = $1 AND r.id = $2 AND r.type = $3 ` + lock
+}
+
+// findError translates the error of reading one resource.
+func findError(typ, id string, err error) error {
+	if errors.Is(err, pgx.ErrNoRows) || badText(err) {
+		return scimd.NotFound("Resource %s not found", id)
+	}
+	return fmt.Errorf("postgres: get %s %s: %w", typ, id, err)
+}
+
 // findResource reads one resource; lock, if not "", is a locking clause
 // such as "FOR NO KEY UPDATE".
 func (tx *Tx) findResource(ctx context.Context, tenant, typ, id, lock string) (row, error) {
-	rw, err := tx.db.scanResource(tx.QueryRow(ctx,
-		`SELECT `+resourceCols+` FROM resources r WHERE r.tenant_id = $1 AND r.id = $2 AND r.type = $3 `+lock, tenant, id, typ))
-	if errors.Is(err, pgx.ErrNoRows) || badText(err) {
-		return rw, scimd.NotFound("Resource %s not found", id)
-	}
+	rw, err := tx.db.scanResource(tx.QueryRow(ctx, findSQL(false, lock), tenant, id, typ))
 	if err != nil {
-		return rw, fmt.Errorf("postgres: get %s %s: %w", typ, id, err)
+		return rw, findError(typ, id, err)
 	}
 	return rw, nil
 }
@@ -590,6 +718,7 @@ func (tx *Tx) update(ctx context.Context, tenant string, rt *schema.ResourceType
 	}
 	r := rw.res
 	old, count := r.Meta, r.MemberCount
+	oldEmails := extract(r).emails
 	ops, err := fn(r)
 	if err != nil {
 		return nil, err
@@ -613,26 +742,73 @@ func (tx *Tx) update(ctx context.Context, tenant string, rt *schema.ResourceType
 	if err != nil {
 		return nil, err
 	}
+	if opt.Members && rt.Name == scimd.TypeGroup {
+		// The UPDATE below changes no membership: read them now.
+		if err := tx.load(ctx, tenant, []*scimd.Resource{r}, scimd.ReadOptions{Members: true}); err != nil {
+			return nil, err
+		}
+	}
+	// The rest is one pipeline: the UPDATE, the value index rows if the
+	// e-mails changed (most PATCHes and PUTs leave them as they were), the
+	// groups of a User, and COMMIT when it can go with them (below).
 	x := extract(r)
-	tag, err := tx.Exec(ctx, `UPDATE resources SET external_id = $1, name_lc = $2, display_lc = $3, active = $4,
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE resources SET external_id = $1, name_lc = $2, display_lc = $3, active = $4,
 		last_modified = $5, version = version + 1, member_count = member_count + $6, schemas = $7, doc = $8
 		WHERE seq = $9 AND version = $10`,
 		x.externalID, x.nameLC, x.displayLC, x.active, tx.now, delta, schemas, doc, rw.seq, old.Version)
+	nIndex := 0
+	if !sameEmails(oldEmails, x.emails) {
+		nIndex = queueValueIndex(b, tenant, rw.seq, x, true)
+	}
+	groups := opt.Groups && rt.Name == scimd.TypeUser
+	if groups {
+		b.Queue(`SELECT `+groupsOf+` FROM resources r WHERE r.seq = $1`, rw.seq)
+	}
+	read := func(br pgx.BatchResults) error {
+		tag, err := br.Exec()
+		if err != nil {
+			return writeError("update", r, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return errVersionRace
+		}
+		for range nIndex {
+			if _, err := br.Exec(); err != nil {
+				return valueIndexError(err)
+			}
+		}
+		if groups {
+			var gs []byte
+			if err := br.QueryRow().Scan(&gs); err != nil {
+				return fmt.Errorf("postgres: update %s %s: groups: %w", rt.Name, id, err)
+			}
+			if r.Groups, err = decodeGroups(gs); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(ops) == 0 && nIndex == 0 {
+		// The UPDATE is the transaction's only write, so COMMIT goes in
+		// the same pipeline: if the version check failed (0 rows), the
+		// commit commits nothing and errVersionRace runs it all again.
+		err = tx.commitBatch(ctx, b, read)
+	} else {
+		// Other writes must not be committed after a failed version
+		// check: COMMIT waits for the results.
+		br := tx.SendBatch(ctx, b)
+		err = read(br)
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("postgres: update %s %s: %w", rt.Name, id, cerr)
+		}
+	}
 	if err != nil {
-		return nil, writeError("update", r, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return nil, errVersionRace
-	}
-	if err := tx.writeValueIndex(ctx, tenant, rw.seq, x, true); err != nil {
 		return nil, err
 	}
 	r.Meta.Version = old.Version + 1
 	r.Meta.LastModified = tx.now
 	r.MemberCount += int(delta)
-	if err := tx.load(ctx, tenant, []*scimd.Resource{r}, opt); err != nil {
-		return nil, err
-	}
 	return r, nil
 }
 
@@ -690,20 +866,24 @@ func (db *DB) Delete(ctx context.Context, tenant, typ, id string, check func(*sc
 			}
 		}
 		// Groups this resource is a member of lose a member: a change
-		// to them.
-		if _, err := tx.Exec(ctx, `UPDATE resources SET member_count = member_count - 1, version = version + 1, last_modified = $1
-			WHERE tenant_id = $2 AND id IN (SELECT group_id FROM memberships WHERE tenant_id = $2 AND member_id = $3)`,
-			tx.now, tenant, id); err != nil {
-			return fmt.Errorf("postgres: delete %s %s: update groups: %w", typ, id, err)
-		}
+		// to them. The writes and COMMIT are one pipeline: if one fails,
+		// the server skips the rest, COMMIT included.
 		b := &pgx.Batch{}
+		b.Queue(`UPDATE resources SET member_count = member_count - 1, version = version + 1, last_modified = $1
+			WHERE tenant_id = $2 AND id IN (SELECT group_id FROM memberships WHERE tenant_id = $2 AND member_id = $3)`,
+			tx.now, tenant, id)
 		b.Queue(`DELETE FROM memberships WHERE tenant_id = $1 AND member_id = $2`, tenant, id)
 		b.Queue(`DELETE FROM memberships WHERE tenant_id = $1 AND group_id = $2`, tenant, id)
 		b.Queue(`DELETE FROM value_index WHERE tenant_id = $1 AND res_seq = $2`, tenant, rw.seq)
 		b.Queue(`DELETE FROM resources WHERE seq = $1`, rw.seq)
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return fmt.Errorf("postgres: delete %s %s: %w", typ, id, err)
-		}
-		return nil
+		n := b.Len()
+		return tx.commitBatch(ctx, b, func(br pgx.BatchResults) error {
+			for range n {
+				if _, err := br.Exec(); err != nil {
+					return fmt.Errorf("postgres: delete %s %s: %w", typ, id, err)
+				}
+			}
+			return nil
+		})
 	})
 }
