@@ -332,7 +332,7 @@ func BenchmarkCache(b *testing.B) {
 	for _, c := range []struct {
 		name  string
 		bytes int64
-	}{{"hit", sqlite.DefaultCacheBytes}, {"miss", 64 << 10}, {"off", 0}} {
+	}{{"cache=hit", sqlite.DefaultCacheBytes}, {"cache=miss", 64 << 10}, {"cache=off", 0}} {
 		db, err := sqlite.Open(ctx, filepath.Join(dir, "bench10000.db"), schema.DefaultRegistry(), sqlite.WithCacheBytes(c.bytes))
 		if err != nil {
 			b.Fatal(err)

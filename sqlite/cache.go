@@ -318,8 +318,7 @@ type rawRow struct {
 }
 
 // cachedFrom returns the cache entry of a row just read and decoded, with
-// its unique name taken from the decoded document (as extract does for
-// name_lc).
+// its unique name taken from the decoded document.
 func cachedFrom(tenant string, rw row, raw rawRow, groups bool) cachedRow {
 	r := rw.res
 	e := cachedRow{
@@ -330,10 +329,26 @@ func cachedFrom(tenant string, rw row, raw rawRow, groups bool) cachedRow {
 	if groups && r.Type == scimd.TypeUser {
 		e.groups, e.hasGroups = raw.groups.String, true
 	}
-	if n, ok := extract(r).nameLC.(string); ok {
-		e.name, e.hasName = n, true
-	}
+	e.name, e.hasName = uniqueName(r)
 	return e
+}
+
+// uniqueName returns the folded unique name of r as extract computes it
+// for name_lc, without extract's other columns.
+func uniqueName(r *scimd.Resource) (string, bool) {
+	attr := "userName"
+	switch r.Type {
+	case scimd.TypeUser:
+	case scimd.TypeGroup:
+		attr = "displayName"
+	default:
+		return "", false
+	}
+	s, ok := str(r.Attrs, attr)
+	if !ok {
+		return "", false
+	}
+	return sqlbuild.Fold(s), true
 }
 
 // decode returns a fresh resource from a cached row.

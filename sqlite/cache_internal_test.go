@@ -1,6 +1,10 @@
 package sqlite
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/scimd/scimd"
+)
 
 // TestCacheFillRace checks rule 2 of rowCache: a row read before an
 // invalidation is not inserted after it.
@@ -42,5 +46,23 @@ func TestCacheFillRace(t *testing.T) {
 	}
 	if newRowCache(0) != nil {
 		t.Fatal("a zero budget did not disable the cache")
+	}
+}
+
+// TestUniqueName pins uniqueName to extract's name_lc, which the name
+// index must agree with.
+func TestUniqueName(t *testing.T) {
+	for _, r := range []*scimd.Resource{
+		{Type: scimd.TypeUser, Attrs: map[string]any{"userName": "ÅSA@Example.COM", "displayName": "x"}},
+		{Type: scimd.TypeUser, Attrs: map[string]any{"displayName": "x"}},
+		{Type: scimd.TypeUser, Attrs: map[string]any{"userName": 7}},
+		{Type: scimd.TypeGroup, Attrs: map[string]any{"displayName": "Straße", "userName": "u"}},
+		{Type: scimd.TypeGroup, Attrs: map[string]any{}},
+	} {
+		name, ok := uniqueName(r)
+		want, wok := extract(r).nameLC.(string)
+		if name != want || ok != wok {
+			t.Errorf("%v: uniqueName = %q, %v; extract = %q, %v", r.Attrs, name, ok, want, wok)
+		}
 	}
 }
