@@ -94,6 +94,7 @@ type rowCache struct {
 	mu     sync.Mutex
 	budget int64
 	used   int64
+	n      int    // entries
 	seq    uint64 // bumped by every invalidation; see rule 2
 	rows   map[cacheKey]*cachedRow
 	names  map[nameKey]*cachedRow
@@ -148,6 +149,7 @@ func (c *rowCache) remove(e *cachedRow) {
 	if e.prev != nil {
 		c.unlink(e)
 		c.used -= e.size
+		c.n--
 	}
 }
 
@@ -236,6 +238,7 @@ func (c *rowCache) fill(snap uint64, r cachedRow) {
 	}
 	c.pushFront(e)
 	c.used += e.size
+	c.n++
 	for c.used > c.budget {
 		c.remove(c.head.prev)
 	}
@@ -304,11 +307,7 @@ func (db *DB) CacheStats() (hits, misses, bytes int64, entries int) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n := 0
-	for e := c.head.next; e != &c.head; e = e.next {
-		n++
-	}
-	return c.hits.Load(), c.misses.Load(), c.used, n
+	return c.hits.Load(), c.misses.Load(), c.used, c.n
 }
 
 // rawRow is resourceCols (and groupsCol) as stored.
