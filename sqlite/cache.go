@@ -17,7 +17,7 @@ import (
 
 // DefaultCacheBytes is the default budget of the read cache; see
 // WithCacheBytes.
-const DefaultCacheBytes = 32 << 20
+const DefaultCacheBytes = 16 << 20
 
 // WithCacheBytes sets the byte budget of the read cache (default
 // DefaultCacheBytes); 0 or less disables it.

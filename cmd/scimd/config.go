@@ -33,7 +33,7 @@ type Config struct {
 	// loss, at one fsync per write). See docs/durability.md.
 	SQLiteSynchronous string `yaml:"sqliteSynchronous"`
 	// SQLiteCacheBytes is the budget of the SQLite store's read cache of
-	// resources (default 32 MiB; 0 turns it off). See docs/decisions.md,
+	// resources (default 16 MiB; 0 turns it off). See docs/decisions.md,
 	// "Read cache".
 	SQLiteCacheBytes int64 `yaml:"sqliteCacheBytes"`
 	// TLS, when both files are set, makes serve answer HTTPS (TLS 1.2+),
