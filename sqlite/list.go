@@ -368,6 +368,9 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 		at = &k
 	}
 
+	if out, ok, err := db.listCached(ctx, tenant, q); ok || err != nil {
+		return out, err
+	}
 	if out, ok, err := db.listOneStatement(ctx, q, p); ok || err != nil {
 		return out, err
 	}

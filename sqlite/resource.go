@@ -38,41 +38,47 @@ const groupsCol = `CASE WHEN r.type = 'User' THEN (SELECT json_group_array(json_
 // scanResourceExtra scans resourceCols, then groupsCol if groups, then
 // the extra destinations.
 func (db *DB) scanResourceExtra(s scanner, groups bool, extra ...any) (row, error) {
+	rw, _, err := db.scanRaw(s, groups, extra...)
+	return rw, err
+}
+
+// scanRaw is scanResourceExtra that also returns the stored text, for the
+// read cache (cache.go).
+func (db *DB) scanRaw(s scanner, groups bool, extra ...any) (row, rawRow, error) {
 	var (
-		rw                          row
-		r                           scimd.Resource
-		created, modified, schs, dc string
-		gs                          sql.NullString
+		rw  row
+		r   scimd.Resource
+		raw rawRow
 	)
 	dest := make([]any, 0, 10+len(extra))
-	dest = append(dest, &rw.seq, &r.ID, &r.Type, &created, &modified, &r.Meta.Version, &r.MemberCount, &schs, &dc)
+	dest = append(dest, &rw.seq, &r.ID, &r.Type, &raw.created, &raw.modified, &r.Meta.Version, &r.MemberCount, &raw.schemas, &raw.doc)
 	if groups {
-		dest = append(dest, &gs)
+		dest = append(dest, &raw.groups)
 	}
 	dest = append(dest, extra...)
 	if err := s.Scan(dest...); err != nil {
-		return rw, err
+		return rw, raw, err
 	}
 	var err error
-	if r.Meta.Created, err = parseTime(created); err != nil {
-		return rw, err
+	if r.Meta.Created, err = parseTime(raw.created); err != nil {
+		return rw, raw, err
 	}
-	if r.Meta.LastModified, err = parseTime(modified); err != nil {
-		return rw, err
+	if r.Meta.LastModified, err = parseTime(raw.modified); err != nil {
+		return rw, raw, err
 	}
-	if r.Schemas, err = decodeSchemas(schs); err != nil {
-		return rw, fmt.Errorf("sqlite: resource %s: schemas: %w", r.ID, err)
+	if r.Schemas, err = decodeSchemas(raw.schemas); err != nil {
+		return rw, raw, fmt.Errorf("sqlite: resource %s: schemas: %w", r.ID, err)
 	}
-	if r.Attrs, err = decodeDoc(db.reg.ResourceType(r.Type), dc); err != nil {
-		return rw, fmt.Errorf("sqlite: resource %s: %w", r.ID, err)
+	if r.Attrs, err = decodeDoc(db.reg.ResourceType(r.Type), raw.doc); err != nil {
+		return rw, raw, fmt.Errorf("sqlite: resource %s: %w", r.ID, err)
 	}
 	if groups && r.Type == scimd.TypeUser {
-		if r.Groups, err = decodeGroups(gs.String); err != nil {
-			return rw, fmt.Errorf("sqlite: resource %s: groups: %w", r.ID, err)
+		if r.Groups, err = decodeGroups(raw.groups.String); err != nil {
+			return rw, raw, fmt.Errorf("sqlite: resource %s: groups: %w", r.ID, err)
 		}
 	}
 	rw.res = &r
-	return rw, nil
+	return rw, raw, nil
 }
 
 // decodeSchemas decodes the stored schemas array (json.Marshal of
@@ -327,6 +333,8 @@ func (tx *Tx) createResource(ctx context.Context, tenant string, rt *schema.Reso
 	if err := tx.writeValueIndex(ctx, tenant, seq, x, false); err != nil {
 		return nil, err
 	}
+	// The new name may have been cached as "no such name".
+	tx.invalidateAfter(tenant, r.Type, []string{r.ID}, x.nameLC)
 	if in.Members != nil {
 		if rt.Name != scimd.TypeGroup {
 			return nil, scimd.BadRequest(scimd.ScimTypeInvalidValue, "a %s has no members", rt.Name)
@@ -410,6 +418,9 @@ func (tx *Tx) addMembers(ctx context.Context, tenant, group string, members []sc
 		if err != nil {
 			return 0, fmt.Errorf("sqlite: add member %s: %w", m.Value, err)
 		}
+		if typ == scimd.TypeUser { // its groups change
+			tx.invalidateAfter(tenant, typ, []string{m.Value})
+		}
 		n, err := res.RowsAffected()
 		if err != nil {
 			return 0, fmt.Errorf("sqlite: add member %s: %w", m.Value, err)
@@ -436,6 +447,7 @@ func (tx *Tx) removeMembers(ctx context.Context, tenant, group string, members [
 		if err != nil {
 			return 0, fmt.Errorf("sqlite: remove member %s: %w", m.Value, err)
 		}
+		tx.invalidateAfter(tenant, scimd.TypeUser, []string{m.Value}) // its groups change
 		n, err := res.RowsAffected()
 		if err != nil {
 			return 0, fmt.Errorf("sqlite: remove member %s: %w", m.Value, err)
@@ -452,6 +464,9 @@ func (tx *Tx) removeMembers(ctx context.Context, tenant, group string, members [
 // read transaction (two statements).
 func (db *DB) Get(ctx context.Context, tenant, typ, id string, opt scimd.ReadOptions) (*scimd.Resource, error) {
 	if typ != scimd.TypeGroup || !opt.Members {
+		if db.cache != nil {
+			return db.getCached(ctx, tenant, typ, id, opt.Groups)
+		}
 		rw, err := db.findResource(ctx, readers{db}, tenant, typ, id, opt.Groups)
 		if err != nil {
 			return nil, err
@@ -679,6 +694,7 @@ func (db *DB) updateOnce(ctx context.Context, tenant string, rt *schema.Resource
 	r := rw.res
 	old, count := r.Meta, r.MemberCount
 	before := extract(r)
+	oldDisplay, _ := str(r.Attrs, "displayName") // in members' groups
 	ops, err := fn(r)
 	if err != nil {
 		return nil, false, err
@@ -737,6 +753,10 @@ func (db *DB) updateOnce(ctx context.Context, tenant string, rt *schema.Resource
 	} else if n == 0 {
 		return nil, true, nil // changed since read: run fn again
 	}
+	tx.invalidateAfter(tenant, rt.Name, []string{id}, before.nameLC, x.nameLC)
+	if d, _ := str(r.Attrs, "displayName"); rt.Name == scimd.TypeGroup && d != oldDisplay {
+		tx.bumpAfter(tenant, scimd.TypeUser) // every member's groups name the group
+	}
 	if !slices.Equal(before.emails, x.emails) {
 		if err := tx.writeValueIndex(ctx, tenant, rw.seq, x, true); err != nil {
 			return nil, false, err
@@ -768,6 +788,7 @@ func (tx *Tx) applyMemberOp(ctx context.Context, tenant, group string, op scimd.
 		if err != nil {
 			return 0, fmt.Errorf("sqlite: remove all members: %w", err)
 		}
+		tx.bumpAfter(tenant, scimd.TypeUser) // the former members' groups change
 		n, err := res.RowsAffected()
 		if err != nil {
 			return 0, fmt.Errorf("sqlite: remove all members: %w", err)
@@ -791,6 +812,7 @@ func (tx *Tx) applyMemberOp(ctx context.Context, tenant, group string, op scimd.
 		if err != nil {
 			return 0, fmt.Errorf("sqlite: remove members by filter: %w", err)
 		}
+		tx.bumpAfter(tenant, scimd.TypeUser) // the removed members' groups change
 		n, err := res.RowsAffected()
 		if err != nil {
 			return 0, fmt.Errorf("sqlite: remove members by filter: %w", err)
@@ -811,6 +833,7 @@ func (db *DB) Delete(ctx context.Context, tenant, typ, id string, check func(*sc
 	if err != nil {
 		return err
 	}
+	name := extract(rw.res).nameLC
 	if check != nil {
 		if err := check(rw.res); err != nil {
 			return err
@@ -818,10 +841,20 @@ func (db *DB) Delete(ctx context.Context, tenant, typ, id string, check func(*sc
 	}
 	now := formatTime(tx.now)
 	// Groups this resource is a member of lose a member: a change to them.
-	if _, err := tx.ExecContext(ctx, `UPDATE resources SET member_count = member_count - 1, version = version + 1, last_modified = ?
+	res, err := tx.ExecContext(ctx, `UPDATE resources SET member_count = member_count - 1, version = version + 1, last_modified = ?
 		WHERE tenant_id = ? AND id IN (SELECT group_id FROM memberships WHERE tenant_id = ? AND member_id = ?)`,
-		now, tenant, tenant, id); err != nil {
+		now, tenant, tenant, id)
+	if err != nil {
 		return fmt.Errorf("sqlite: delete %s %s: update groups: %w", typ, id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlite: delete %s %s: update groups: %w", typ, id, err)
+	} else if n > 0 {
+		tx.bumpAfter(tenant, scimd.TypeGroup)
+	}
+	tx.invalidateAfter(tenant, typ, []string{id}, name)
+	if typ == scimd.TypeGroup {
+		tx.bumpAfter(tenant, scimd.TypeUser) // its members' groups change
 	}
 	for _, q := range []string{
 		`DELETE FROM memberships WHERE tenant_id = ? AND member_id = ?`,

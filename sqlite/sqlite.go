@@ -79,6 +79,9 @@ type DB struct {
 
 	lists listCache // paging positions and counts; see list.go
 
+	cacheBytes int64     // WithCacheBytes
+	cache      *rowCache // nil when disabled; see cache.go
+
 	wstmts, rstmts *stmtCache // prepared statements of writer and readers; see stmt.go
 }
 
@@ -114,10 +117,12 @@ func Open(ctx context.Context, path string, reg *schema.Registry, opts ...Option
 	if reg == nil {
 		return nil, errors.New("sqlite: open: nil schema registry")
 	}
-	db := &DB{Now: time.Now, path: path, reg: reg, readers: max(4, runtime.GOMAXPROCS(0)), sync: "NORMAL", busy: 5 * time.Second}
+	db := &DB{Now: time.Now, path: path, reg: reg, readers: max(4, runtime.GOMAXPROCS(0)), sync: "NORMAL", busy: 5 * time.Second,
+		cacheBytes: DefaultCacheBytes}
 	for _, o := range opts {
 		o(db)
 	}
+	db.cache = newRowCache(db.cacheBytes)
 	switch db.sync {
 	case "NORMAL", "FULL", "EXTRA", "OFF":
 	default:

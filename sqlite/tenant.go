@@ -244,6 +244,9 @@ func (db *DB) DeleteTenant(ctx context.Context, id string) error {
 			return fmt.Errorf("sqlite: delete tenant %s: rows keep reappearing", id)
 		}
 	}
+	if c := db.cache; c != nil {
+		tx.afterCommit(func() { c.dropTenant(id) })
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: delete tenant %s: commit: %w", id, err)
 	}

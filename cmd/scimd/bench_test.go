@@ -41,7 +41,7 @@ func newBenchServer(b *testing.B, users int) *benchServer {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, cfg.Database, reg)
+	db, err := sqlite.Open(ctx, cfg.Database, reg, sqlite.WithCacheBytes(cfg.SQLiteCacheBytes))
 	if err != nil {
 		b.Fatal(err)
 	}

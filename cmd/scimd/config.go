@@ -15,6 +15,7 @@ import (
 
 	"github.com/scimd/scimd/internal/proxy"
 	"github.com/scimd/scimd/schema"
+	"github.com/scimd/scimd/sqlite"
 )
 
 // Config is scimd's configuration: defaults, then the YAML file named by
@@ -31,6 +32,10 @@ type Config struct {
 	// commits survive a process crash) or FULL (commits also survive power
 	// loss, at one fsync per write). See docs/durability.md.
 	SQLiteSynchronous string `yaml:"sqliteSynchronous"`
+	// SQLiteCacheBytes is the budget of the SQLite store's read cache of
+	// resources (default 16 MiB; 0 turns it off). See docs/decisions.md,
+	// "Read cache".
+	SQLiteCacheBytes int64 `yaml:"sqliteCacheBytes"`
 	// TLS, when both files are set, makes serve answer HTTPS (TLS 1.2+),
 	// reloading the files when they change.
 	TLS TLSConfig `yaml:"tls"`
@@ -99,6 +104,7 @@ func DefaultConfig() Config {
 		BasePath:          "/scim/v2",
 		Passwords:         "hash",
 		SQLiteSynchronous: "NORMAL",
+		SQLiteCacheBytes:  sqlite.DefaultCacheBytes,
 		Limits: LimitsConfig{
 			TenantRate:                200,
 			TenantBurst:               400,
@@ -182,12 +188,17 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 			*v.dst = n
 		}
 	}
-	if s := getenv("SCIMD_MAX_BODY_BYTES"); s != "" {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return fmt.Errorf("SCIMD_MAX_BODY_BYTES: %q is not an integer", s)
+	for _, v := range []struct {
+		name string
+		dst  *int64
+	}{{"SCIMD_MAX_BODY_BYTES", &c.Limits.MaxBodyBytes}, {"SCIMD_SQLITE_CACHE_BYTES", &c.SQLiteCacheBytes}} {
+		if s := getenv(v.name); s != "" {
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not an integer", v.name, s)
+			}
+			*v.dst = n
 		}
-		c.Limits.MaxBodyBytes = n
 	}
 	for _, v := range []struct {
 		name string
@@ -255,6 +266,9 @@ func (c *Config) Validate() error {
 	c.SQLiteSynchronous = strings.ToUpper(c.SQLiteSynchronous)
 	if c.SQLiteSynchronous != "NORMAL" && c.SQLiteSynchronous != "FULL" {
 		bad("sqliteSynchronous %q: must be NORMAL or FULL", c.SQLiteSynchronous)
+	}
+	if c.SQLiteCacheBytes < 0 {
+		bad("sqliteCacheBytes %d: must be 0 (off) or more", c.SQLiteCacheBytes)
 	}
 	switch c.Passwords {
 	case "hash", "discard":

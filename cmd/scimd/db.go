@@ -62,7 +62,8 @@ func openDatabase(ctx context.Context, cfg Config, reg *schema.Registry, migrate
 		}
 		return db, nil
 	}
-	db, err := sqlite.Open(ctx, cfg.Database, reg, sqlite.WithSynchronous(cfg.SQLiteSynchronous))
+	db, err := sqlite.Open(ctx, cfg.Database, reg, sqlite.WithSynchronous(cfg.SQLiteSynchronous),
+		sqlite.WithCacheBytes(cfg.SQLiteCacheBytes))
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", cfg.Database, err)
 	}

@@ -216,6 +216,7 @@ type Server struct {
 	certs  *certreload.Reloader // nil: plain HTTP
 	debug  *http.Server         // nil: no profiler listener
 	dbgAt  net.Addr             // the profiler's address
+	unlock func()               // releases lockServe's lock
 }
 
 // DebugAddr returns the profiler listener's address, or nil without one.
@@ -223,12 +224,30 @@ func (s *Server) DebugAddr() net.Addr { return s.dbgAt }
 
 // Open validates the configuration, opens the database (applying
 // migrations), creates the default tenant and its first token on first
-// start, and starts listening.
+// start, and starts listening. A SQLite file is locked first: a second
+// server on the same file fails here (see lockServe).
 func (s *Server) Open(ctx context.Context) error {
 	cfg := s.Config
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
+	s.unlock = func() {}
+	if !isPostgresURL(cfg.Database) && cfg.Database != ":memory:" {
+		unlock, err := lockServe(cfg.Database)
+		if err != nil {
+			return err
+		}
+		s.unlock = unlock
+	}
+	if err := s.open(ctx); err != nil {
+		s.unlock()
+		return err
+	}
+	return nil
+}
+
+func (s *Server) open(ctx context.Context) error {
+	cfg := s.Config
 	logger, err := newLogger(s.Stderr, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		return err
@@ -328,6 +347,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	select {
 	case err := <-errc:
 		s.db.Close()
+		s.unlock()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -341,6 +361,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if cerr := s.db.Close(); err == nil {
 		err = cerr
 	}
+	s.unlock()
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}

@@ -202,6 +202,17 @@ func runTenant(ctx context.Context, args []string, env Env) error {
 				return errors.New("tenant delete: not confirmed; nothing was deleted")
 			}
 		}
+		// The default tenant's id is fixed, so a tenant created after it
+		// would reuse it, and a running server's read cache would still
+		// hold the deleted tenant's resources under that id. Other tenants'
+		// ids are random and never come back; see docs/decisions.md.
+		if t.ID == scimd.DefaultTenant && !isPostgresURL(cfg.Database) {
+			unlock, err := lockServe(cfg.Database)
+			if err != nil {
+				return fmt.Errorf("delete tenant %q: stop \"scimd serve\" first: %w", name, err)
+			}
+			defer unlock()
+		}
 		if err := db.DeleteTenant(ctx, t.ID); err != nil {
 			return fmt.Errorf("delete tenant %q: %w", name, err)
 		}
