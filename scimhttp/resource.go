@@ -26,6 +26,9 @@ func param(q url.Values, name string) (string, bool) {
 
 // queryProjection parses attributes / excludedAttributes from the query.
 func queryProjection(r *http.Request) (*schema.Projection, error) {
+	if r.URL.RawQuery == "" {
+		return &schema.Projection{}, nil // what ParseProjection("", "") returns, without parsing a query
+	}
 	q := r.URL.Query()
 	a, _ := param(q, "attributes")
 	x, _ := param(q, "excludedAttributes")
@@ -57,16 +60,19 @@ func writeOptions(rt *schema.ResourceType, p *schema.Projection) scimd.ReadOptio
 // Location).
 func (h *Handler) writeResource(w http.ResponseWriter, r *http.Request, status int, rt *schema.ResourceType, res *scimd.Resource, p *schema.Projection) {
 	base := h.baseURL(r)
-	body, err := rt.Render(res, base, p)
+	buf := getBuf()
+	defer putBuf(buf)
+	body, err := rt.AppendRender(*buf, res, base, p)
+	*buf = body
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	w.Header().Set("ETag", res.Meta.ETag())
+	setHeader(w, r, hdrETag, "Etag", res.Meta.ETag())
 	if status == http.StatusCreated {
 		w.Header().Set("Location", base+rt.Endpoint+"/"+url.PathEscape(res.ID))
 	}
-	h.writeJSON(w, status, body)
+	h.writeJSON(w, r, status, body)
 }
 
 // decodeResource reads and decodes a POST or PUT body. It also returns the
