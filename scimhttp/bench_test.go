@@ -2,6 +2,8 @@ package scimhttp_test
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -81,11 +83,17 @@ func BenchmarkGetUserHTTP(b *testing.B) {
 // benchmarks show the handler's own per-request cost (middleware,
 // routing, rendering, headers, logging) apart from SQLite's.
 func memBenchHandler(b *testing.B, n int) (h http.Handler, ids, names []string) {
+	return memBenchHandlerLog(b, n, slog.LevelInfo)
+}
+
+// memBenchHandlerLog is memBenchHandler with the request log at level.
+func memBenchHandlerLog(b *testing.B, n int, level slog.Level) (h http.Handler, ids, names []string) {
 	b.Helper()
 	reg := schema.DefaultRegistry()
+	logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: level}))
 	h, err := scimhttp.New(scimhttp.Config{
 		Store: newMemStore(reg), Registry: reg, Auth: testAuth,
-		HashPassword: testHash, Logger: discardLogger(),
+		HashPassword: testHash, Logger: logger,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -105,6 +113,17 @@ func memBenchHandler(b *testing.B, n int) (h http.Handler, ids, names []string) 
 // BenchmarkMemGet is GET /Users/{id} over the in-memory store.
 func BenchmarkMemGet(b *testing.B) {
 	h, ids, _ := memBenchHandler(b, 10)
+	benchMemGet(b, h, ids)
+}
+
+// BenchmarkMemGetQuiet is BenchmarkMemGet with the log at warn: no request
+// lines. The difference to BenchmarkMemGet is the request log's cost.
+func BenchmarkMemGetQuiet(b *testing.B) {
+	h, ids, _ := memBenchHandlerLog(b, 10, slog.LevelWarn)
+	benchMemGet(b, h, ids)
+}
+
+func benchMemGet(b *testing.B, h http.Handler, ids []string) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {

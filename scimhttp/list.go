@@ -30,7 +30,7 @@ const maxCursorLen = 2048
 
 // handleList serves GET /{Type}.
 func (h *Handler) handleList(w http.ResponseWriter, r *http.Request, rt *schema.ResourceType) {
-	q := r.URL.Query()
+	q := r.URL.RawQuery
 	var lp listParams
 	lp.filter, _ = param(q, "filter")
 	lp.sortBy, _ = param(q, "sortBy")

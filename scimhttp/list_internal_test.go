@@ -2,6 +2,7 @@ package scimhttp
 
 import (
 	"encoding/json"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -47,6 +48,45 @@ func TestHTMLEscapeTail(t *testing.T) {
 		}
 		if strings.ContainsAny(got, "<>&") {
 			t.Errorf("%s not escaped", got)
+		}
+	}
+}
+
+// TestParam checks param against url.ParseQuery, which it replaces.
+func TestParam(t *testing.T) {
+	for _, raw := range []string{
+		"",
+		"filter=userName+eq+%22a%40b.c%22&startIndex=1&count=100",
+		"Filter=x&filter=y",
+		"FILTER=x",
+		"filter=a&filter=b",
+		"filter",
+		"filter=",
+		"cursor&count=5",
+		"filter=a;b&filter=c",
+		"filter=%zz&filter=ok",
+		"%zz=1&filter=2",
+		"fil%74er=esc",
+		"&&filter=x&",
+		"count=1=2",
+		"attributes=userName,name.givenName&excludedAttributes=emails",
+	} {
+		want, _ := url.ParseQuery(raw)
+		for _, name := range []string{"filter", "count", "cursor", "startIndex", "attributes", "excludedAttributes"} {
+			got, ok := param(raw, name)
+			wantV, wantOK := "", false
+			if v, found := want[name]; found {
+				wantV, wantOK = v[0], true
+			} else {
+				for k, v := range want { // one case variant at most in these queries
+					if strings.EqualFold(k, name) {
+						wantV, wantOK = v[0], true
+					}
+				}
+			}
+			if got != wantV || ok != wantOK {
+				t.Errorf("param(%q, %q) = %q, %v; want %q, %v", raw, name, got, ok, wantV, wantOK)
+			}
 		}
 	}
 }

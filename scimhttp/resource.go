@@ -10,26 +10,44 @@ import (
 	"github.com/scimd/scimd/schema"
 )
 
-// param returns the query parameter name, matched exactly first and then
-// case-insensitively (some clients write "startindex" or "Filter").
-func param(q url.Values, name string) (string, bool) {
-	if v, ok := q[name]; ok && len(v) > 0 {
-		return v[0], true
-	}
-	for k, v := range q {
-		if strings.EqualFold(k, name) && len(v) > 0 {
-			return v[0], true
+// param returns the first value of the query parameter name in the raw
+// query, matched exactly first and then case-insensitively (some clients
+// write "startindex" or "Filter"). It reads the query as url.ParseQuery
+// does (a pair with a ';' or a bad escape is ignored) but without building
+// the whole map: a request reads a few parameters, and unescaping only
+// those allocates nothing for most queries.
+func param(raw, name string) (string, bool) {
+	var folded string
+	foundFolded := false
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
 		}
+		k, v, _ := strings.Cut(pair, "=")
+		k, err := url.QueryUnescape(k)
+		if err != nil {
+			continue
+		}
+		exact := k == name
+		if !exact && (foundFolded || !strings.EqualFold(k, name)) {
+			continue
+		}
+		if v, err = url.QueryUnescape(v); err != nil {
+			continue
+		}
+		if exact {
+			return v, true
+		}
+		folded, foundFolded = v, true
 	}
-	return "", false
+	return folded, foundFolded
 }
 
 // queryProjection parses attributes / excludedAttributes from the query.
 func queryProjection(r *http.Request) (*schema.Projection, error) {
-	if r.URL.RawQuery == "" {
-		return &schema.Projection{}, nil // what ParseProjection("", "") returns, without parsing a query
-	}
-	q := r.URL.Query()
+	q := r.URL.RawQuery
 	a, _ := param(q, "attributes")
 	x, _ := param(q, "excludedAttributes")
 	return schema.ParseProjection(a, x)
