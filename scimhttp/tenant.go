@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/scimd/scimd"
@@ -237,8 +238,9 @@ type TenantCache struct {
 	ttl  time.Duration
 	size int
 
+	flushs atomic.Uint64 // writes through the cache; read on every lookup without the lock
+
 	mu     sync.Mutex
-	flushs uint64 // writes through the cache
 	byID   map[string]tenantEntry
 	byName map[string]tenantEntry
 	byHost map[string]tenantEntry
@@ -262,9 +264,7 @@ func NewTenantCache(ts scimd.TenantStore, ttl time.Duration) *TenantCache {
 // AuthChanges implements auth.ChangeCounter: the store's count plus the
 // writes made through the cache.
 func (c *TenantCache) AuthChanges() uint64 {
-	c.mu.Lock()
-	n := c.flushs
-	c.mu.Unlock()
+	n := c.flushs.Load()
 	if cc, ok := c.TenantStore.(interface{ AuthChanges() uint64 }); ok {
 		n += cc.AuthChanges()
 	}
@@ -274,7 +274,7 @@ func (c *TenantCache) AuthChanges() uint64 {
 // Flush drops every cached answer.
 func (c *TenantCache) Flush() {
 	c.mu.Lock()
-	c.flushs++
+	c.flushs.Add(1)
 	c.byID, c.byName, c.byHost = nil, nil, nil
 	c.mu.Unlock()
 }
