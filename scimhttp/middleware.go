@@ -384,7 +384,7 @@ func (h *Handler) authenticate(st *reqState, w http.ResponseWriter, r *http.Requ
 		err = h.checkTenant(r.Context(), rt, p.Tenant)
 	}
 	if err != nil {
-		if scimd.StatusOf(err) == http.StatusUnauthorized {
+		if statusOf(err) == http.StatusUnauthorized {
 			h.throttled(w, r, rt, st.start, true)
 			// One detail for every 401, whatever the authenticator
 			// said, so that no answer tells an unknown tenant from
@@ -436,7 +436,7 @@ func (h *Handler) checkTenant(ctx context.Context, rt *Route, tenant string) err
 		return nil
 	}
 	t, err := h.cfg.Tenants.Tenant(ctx, tenant)
-	if scimd.StatusOf(err) == http.StatusNotFound {
+	if statusOf(err) == http.StatusNotFound {
 		return unauthorized()
 	}
 	if err != nil {

@@ -409,7 +409,7 @@ func (h *Handler) respondWrite(w http.ResponseWriter, r *http.Request, rt *schem
 		full, err := h.store.Get(ctx, TenantFrom(ctx), rt.Name, res.ID, opt)
 		if err == nil && full.Meta.Version == res.Meta.Version {
 			res = full
-		} else if err != nil && scimd.StatusOf(err) != http.StatusNotFound {
+		} else if err != nil && statusOf(err) != http.StatusNotFound {
 			h.writeError(w, r, err)
 			return
 		}

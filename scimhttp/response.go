@@ -213,3 +213,14 @@ func (h *Handler) baseURL(r *http.Request) string {
 	}
 	return scheme + "://" + safeHost(rt.Host) + path + rt.Prefix + h.base
 }
+
+// statusOf is scimd.StatusOf with a fast path for an unwrapped
+// *scimd.Error, such as a cached not-found answer of a TenantCache, which
+// needs no errors.As (an allocation per call, on every request whose host
+// names no tenant).
+func statusOf(err error) int {
+	if e, ok := err.(*scimd.Error); ok {
+		return e.Status
+	}
+	return scimd.StatusOf(err)
+}

@@ -208,7 +208,7 @@ func (h *Handler) writeListStreaming(w http.ResponseWriter, r *http.Request, rt 
 				called = true
 				return irt.RenderStream(sp, g, base, p, members)
 			})
-			if !called && scimd.StatusOf(err) == http.StatusNotFound {
+			if !called && statusOf(err) == http.StatusNotFound {
 				err = irt.RenderStream(sp, item, base, p, nil)
 			}
 		}

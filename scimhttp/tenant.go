@@ -119,7 +119,7 @@ func (rs *Resolver) resolve(r *http.Request, rt *Route) error {
 	var byPath *scimd.Tenant
 	if name, rest, ok := SplitTenantPath(r.URL.Path); ok {
 		t, err := rs.tenants.TenantByName(ctx, name)
-		if scimd.StatusOf(err) == http.StatusNotFound {
+		if statusOf(err) == http.StatusNotFound {
 			return errUnknownTenant
 		}
 		if err != nil {
@@ -129,7 +129,7 @@ func (rs *Resolver) resolve(r *http.Request, rt *Route) error {
 	}
 	byHost, err := rs.tenants.TenantByHost(ctx, rt.Host)
 	switch {
-	case scimd.StatusOf(err) == http.StatusNotFound:
+	case statusOf(err) == http.StatusNotFound:
 		byHost = nil
 	case err != nil:
 		return fmt.Errorf("resolve tenant by host: %w", err)
@@ -305,7 +305,7 @@ func (c *TenantCache) lookup(ctx context.Context, kind int, key, host string) (*
 		return e.t, nil
 	}
 	t, err := c.load(ctx, kind, key, host)
-	if err != nil && scimd.StatusOf(err) != http.StatusNotFound {
+	if err != nil && statusOf(err) != http.StatusNotFound {
 		return nil, err
 	}
 	c.mu.Lock()
