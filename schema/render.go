@@ -27,14 +27,19 @@ import (
 // CoerceValue and Validate leave them); values of unknown keys are not
 // output.
 func (rt *ResourceType) Render(r *scimd.Resource, baseURL string, p *Projection) ([]byte, error) {
+	return rt.AppendRender(make([]byte, 0, 1024), r, baseURL, p)
+}
+
+// AppendRender appends what Render returns to b and returns the extended
+// buffer, so that a caller can render into a buffer it reuses. On error b
+// is returned with whatever was appended.
+func (rt *ResourceType) AppendRender(b []byte, r *scimd.Resource, baseURL string, p *Projection) ([]byte, error) {
 	if r == nil {
-		return nil, errors.New("schema: Render of a nil resource")
+		return b, errors.New("schema: Render of a nil resource")
 	}
-	w := renderer{rt: rt, r: r, base: baseURL, pl: rt.plan(p), b: make([]byte, 0, 1024)}
-	if err := w.resource(); err != nil {
-		return nil, err
-	}
-	return w.b, nil
+	w := renderer{rt: rt, r: r, base: baseURL, pl: rt.plan(p), b: b}
+	err := w.resource()
+	return w.b, err
 }
 
 type renderer struct {
@@ -252,6 +257,8 @@ func (w *renderer) meta(a *Attribute) {
 		if !w.pl.sub(e, sub) {
 			continue
 		}
+		// location and version are appended in parts rather than built
+		// as strings first: this runs for every resource rendered.
 		var t time.Time
 		var s string
 		switch sub.Name {
@@ -261,16 +268,10 @@ func (w *renderer) meta(a *Attribute) {
 			t = r.Meta.Created
 		case "lastModified":
 			t = r.Meta.LastModified
-		case "location":
-			if r.ID != "" {
-				s = w.base + w.rt.Endpoint + "/" + r.ID
-			}
-		case "version":
-			if r.Meta.Version > 0 {
-				s = r.Meta.ETag()
-			}
 		}
-		if s == "" && t.IsZero() {
+		location := sub.Name == "location" && r.ID != ""
+		version := sub.Name == "version" && r.Meta.Version > 0
+		if s == "" && t.IsZero() && !location && !version {
 			continue
 		}
 		if n > 0 {
@@ -278,9 +279,22 @@ func (w *renderer) meta(a *Attribute) {
 		}
 		w.b = appendString(w.b, sub.Name)
 		w.b = append(w.b, ':')
-		if s != "" {
+		switch {
+		case location:
+			w.b = append(w.b, '"')
+			w.b = appendEscaped(w.b, w.base)
+			w.b = appendEscaped(w.b, w.rt.Endpoint)
+			w.b = append(w.b, '/')
+			w.b = appendEscaped(w.b, r.ID)
+			w.b = append(w.b, '"')
+		case version:
+			// The ETag, W/"<version>", as a JSON string.
+			w.b = append(w.b, `"W/\"`...)
+			w.b = strconv.AppendInt(w.b, r.Meta.Version, 10)
+			w.b = append(w.b, `\""`...)
+		case s != "":
 			w.b = appendString(w.b, s)
-		} else {
+		default:
 			w.b = appendTime(w.b, t)
 		}
 		n++
@@ -437,6 +451,13 @@ const hexDigits = "0123456789abcdef"
 // also valid JavaScript.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
+	b = appendEscaped(b, s)
+	return append(b, '"')
+}
+
+// appendEscaped writes the contents of appendString's JSON string for s,
+// without the quotes.
+func appendEscaped(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -479,6 +500,5 @@ func appendString(b []byte, s string) []byte {
 		}
 		i += size
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
 }

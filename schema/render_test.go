@@ -227,3 +227,37 @@ func TestParseProjection(t *testing.T) {
 		wantScimErr(t, err, scimd.ScimTypeInvalidPath)
 	}
 }
+
+// TestAppendRender checks that AppendRender appends exactly what Render
+// returns, after what the buffer held, for a location and an id that need
+// escaping too.
+func TestAppendRender(t *testing.T) {
+	r := renderUser(t)
+	r.ID = `u"1\`
+	r.Meta.Version = 1234567
+	for _, b := range []string{base, `https://h/"q"`} {
+		want, err := users.Render(r, b, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !json.Valid(want) {
+			t.Fatalf("invalid JSON: %s", want)
+		}
+		got, err := users.AppendRender([]byte("prefix"), r, b, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != "prefix"+string(want) {
+			t.Errorf("got\n%s\nwant\nprefix%s", got, want)
+		}
+		var v struct {
+			Meta struct{ Location, Version string }
+		}
+		if err := json.Unmarshal(want, &v); err != nil {
+			t.Fatal(err)
+		}
+		if wantLoc := b + "/Users/" + r.ID; v.Meta.Location != wantLoc || v.Meta.Version != `W/"1234567"` {
+			t.Errorf("meta %+v, want location %q, version W/\"1234567\"", v.Meta, wantLoc)
+		}
+	}
+}

@@ -2,8 +2,11 @@ package scimhttp_test
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -69,6 +72,77 @@ func BenchmarkGetUserHTTP(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if w := benchRequest(h, "GET", path, ""); w.Code != http.StatusOK {
+			b.Fatalf("%d %s", w.Code, w.Body)
+		}
+	}
+}
+
+// memBenchHandler returns a Handler over the in-memory test store holding
+// n Okta-shaped users, with the request log at info into a discarding
+// writer as "scimd serve" logs. The store costs little, so these
+// benchmarks show the handler's own per-request cost (middleware,
+// routing, rendering, headers, logging) apart from SQLite's.
+func memBenchHandler(b *testing.B, n int) (h http.Handler, ids, names []string) {
+	return memBenchHandlerLog(b, n, slog.LevelInfo)
+}
+
+// memBenchHandlerLog is memBenchHandler with the request log at level.
+func memBenchHandlerLog(b *testing.B, n int, level slog.Level) (h http.Handler, ids, names []string) {
+	b.Helper()
+	reg := schema.DefaultRegistry()
+	logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: level}))
+	h, err := scimhttp.New(scimhttp.Config{
+		Store: newMemStore(reg), Registry: reg, Auth: testAuth,
+		HashPassword: testHash, Logger: logger,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range n {
+		name := fmt.Sprintf("user%06d@example.com", i)
+		w := benchRequest(h, "POST", "/Users", fmt.Sprintf(benchUser, name, name))
+		if w.Code != http.StatusCreated {
+			b.Fatalf("seed: %d %s", w.Code, w.Body)
+		}
+		ids = append(ids, extractID(w.Body.Bytes()))
+		names = append(names, name)
+	}
+	return h, ids, names
+}
+
+// BenchmarkMemGet is GET /Users/{id} over the in-memory store.
+func BenchmarkMemGet(b *testing.B) {
+	h, ids, _ := memBenchHandler(b, 10)
+	benchMemGet(b, h, ids)
+}
+
+// BenchmarkMemGetQuiet is BenchmarkMemGet with the log at warn: no request
+// lines. The difference to BenchmarkMemGet is the request log's cost.
+func BenchmarkMemGetQuiet(b *testing.B) {
+	h, ids, _ := memBenchHandlerLog(b, 10, slog.LevelWarn)
+	benchMemGet(b, h, ids)
+}
+
+func benchMemGet(b *testing.B, h http.Handler, ids []string) {
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if w := benchRequest(h, "GET", "/Users/"+ids[i%len(ids)], ""); w.Code != http.StatusOK {
+			b.Fatalf("%d %s", w.Code, w.Body)
+		}
+		i++
+	}
+}
+
+// BenchmarkMemLookup is Okta's userName lookup over the in-memory store.
+func BenchmarkMemLookup(b *testing.B) {
+	h, _, names := memBenchHandler(b, 10)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		q := url.QueryEscape(`userName eq "` + names[i%len(names)] + `"`)
+		i++
+		if w := benchRequest(h, "GET", "/Users?filter="+q+"&startIndex=1&count=100", ""); w.Code != http.StatusOK {
 			b.Fatalf("%d %s", w.Code, w.Body)
 		}
 	}

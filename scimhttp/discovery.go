@@ -153,7 +153,7 @@ func (h *Handler) handleResourceType(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	h.writeJSON(w, http.StatusOK, b)
+	h.writeJSON(w, r, http.StatusOK, b)
 }
 
 // handleSchemas serves GET /Schemas.
@@ -186,5 +186,5 @@ func (h *Handler) handleSchema(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	h.writeJSON(w, http.StatusOK, b)
+	h.writeJSON(w, r, http.StatusOK, b)
 }

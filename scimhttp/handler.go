@@ -190,7 +190,6 @@ type Handler struct {
 	extURL string // cleaned ExternalURL without trailing slash, or ""
 	mux    *http.ServeMux
 	types  []*schema.ResourceType
-	chain  http.Handler // the middleware around mux
 
 	resolver    *Resolver
 	tenantLimit *ratelimit.Limiter  // nil: none
@@ -264,7 +263,6 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h.routes()
-	h.chain = h.requestID(h.recoverer(h.admit(h.normalisePath(h.resolveTenant(h.authenticate(h.limitBody(h.mux)))))))
 	return h, nil
 }
 
@@ -328,25 +326,20 @@ func cleanExternalURL(s string) (string, error) {
 	return strings.TrimRight(s, "/"), nil
 }
 
-type ctxKey int
-
-const (
-	tenantKey ctxKey = iota
-	requestIDKey
-	routeKey
-	principalKey
-)
-
 // TenantFrom returns the tenant the Authenticator resolved for the request
 // whose context is ctx, or "" outside a Handler.
 func TenantFrom(ctx context.Context) string {
-	s, _ := ctx.Value(tenantKey).(string)
-	return s
+	if st := stateFrom(ctx); st != nil && st.authed {
+		return st.principal.Tenant
+	}
+	return ""
 }
 
 // RequestIDFrom returns the request id of the request whose context is ctx
 // (the X-Request-Id the client sent, if usable, else a generated one), or "".
 func RequestIDFrom(ctx context.Context) string {
-	s, _ := ctx.Value(requestIDKey).(string)
-	return s
+	if st := stateFrom(ctx); st != nil {
+		return st.id
+	}
+	return ""
 }

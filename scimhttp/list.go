@@ -30,7 +30,7 @@ const maxCursorLen = 2048
 
 // handleList serves GET /{Type}.
 func (h *Handler) handleList(w http.ResponseWriter, r *http.Request, rt *schema.ResourceType) {
-	q := r.URL.Query()
+	q := r.URL.RawQuery
 	var lp listParams
 	lp.filter, _ = param(q, "filter")
 	lp.sortBy, _ = param(q, "sortBy")
@@ -168,7 +168,6 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, rt *schema.Resour
 	out := listResponse{
 		Schemas:      []string{URNListResponse},
 		ItemsPerPage: len(res.Resources),
-		Resources:    make([]json.RawMessage, 0, len(res.Resources)),
 	}
 	if total := res.TotalResults; total >= 0 {
 		out.TotalResults = &total
@@ -185,7 +184,14 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, rt *schema.Resour
 		h.writeListStreaming(w, r, rt, out, res.Resources, p)
 		return
 	}
-	for _, item := range res.Resources {
+	// The page is written in one pass into one buffer: the envelope by
+	// hand, each resource rendered straight after it, rather than each
+	// rendered apart and then copied, checked and escaped again by
+	// json.Marshal. The bytes are those json.Marshal(out) wrote.
+	buf := getBuf()
+	defer putBuf(buf)
+	b := appendListHead(*buf, &out)
+	for i, item := range res.Resources {
 		irt := rt
 		if irt == nil {
 			if irt = h.typeOf(item); irt == nil {
@@ -193,14 +199,83 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, rt *schema.Resour
 				return
 			}
 		}
-		body, err := irt.Render(item, base, p)
+		if i > 0 {
+			b = append(b, ',')
+		}
+		mark := len(b)
+		b, err = irt.AppendRender(b, item, base, p)
+		*buf = b
 		if err != nil {
 			h.writeError(w, r, err)
 			return
 		}
-		out.Resources = append(out.Resources, body)
+		b = htmlEscapeTail(b, mark)
 	}
-	h.writeValue(w, r, http.StatusOK, out)
+	b = append(b, "]}"...)
+	*buf = b
+	h.writeJSON(w, r, http.StatusOK, b)
+}
+
+// appendListHead appends the ListResponse out, as json.Marshal writes it,
+// up to and including the '[' that opens its Resources, which it ignores.
+func appendListHead(b []byte, out *listResponse) []byte {
+	if out.Schemas == nil {
+		b = append(b, `{"schemas":null`...)
+	} else {
+		b = append(b, `{"schemas":[`...)
+		for i, s := range out.Schemas {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, s)
+		}
+		b = append(b, ']')
+	}
+	if out.TotalResults != nil {
+		b = append(b, `,"totalResults":`...)
+		b = strconv.AppendInt(b, int64(*out.TotalResults), 10)
+	}
+	if out.StartIndex != 0 {
+		b = append(b, `,"startIndex":`...)
+		b = strconv.AppendInt(b, int64(out.StartIndex), 10)
+	}
+	b = append(b, `,"itemsPerPage":`...)
+	b = strconv.AppendInt(b, int64(out.ItemsPerPage), 10)
+	if out.NextCursor != "" {
+		b = append(b, `,"nextCursor":`...)
+		b = appendJSONString(b, out.NextCursor)
+	}
+	if out.PreviousCursor != "" {
+		b = append(b, `,"previousCursor":`...)
+		b = appendJSONString(b, out.PreviousCursor)
+	}
+	return append(b, `,"Resources":[`...)
+}
+
+// appendJSONString appends s as json.Marshal encodes a string: plain
+// printable ASCII as is, anything else through the encoder.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			js, _ := json.Marshal(s) // a string always encodes
+			return append(b, js...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// htmlEscapeTail escapes <, > and & in b[from:], a rendered resource, as
+// json.Marshal does to the JSON it embeds (they occur only inside
+// strings, so the result is the same JSON).
+func htmlEscapeTail(b []byte, from int) []byte {
+	if !bytes.ContainsAny(b[from:], "<>&") {
+		return b
+	}
+	var esc bytes.Buffer
+	json.HTMLEscape(&esc, b[from:])
+	return append(b[:from], esc.Bytes()...)
 }
 
 // listQuery validates the parameters and builds the store query.

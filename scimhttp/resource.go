@@ -10,23 +10,44 @@ import (
 	"github.com/scimd/scimd/schema"
 )
 
-// param returns the query parameter name, matched exactly first and then
-// case-insensitively (some clients write "startindex" or "Filter").
-func param(q url.Values, name string) (string, bool) {
-	if v, ok := q[name]; ok && len(v) > 0 {
-		return v[0], true
-	}
-	for k, v := range q {
-		if strings.EqualFold(k, name) && len(v) > 0 {
-			return v[0], true
+// param returns the first value of the query parameter name in the raw
+// query, matched exactly first and then case-insensitively (some clients
+// write "startindex" or "Filter"). It reads the query as url.ParseQuery
+// does (a pair with a ';' or a bad escape is ignored) but without building
+// the whole map: a request reads a few parameters, and unescaping only
+// those allocates nothing for most queries.
+func param(raw, name string) (string, bool) {
+	var folded string
+	foundFolded := false
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
 		}
+		k, v, _ := strings.Cut(pair, "=")
+		k, err := url.QueryUnescape(k)
+		if err != nil {
+			continue
+		}
+		exact := k == name
+		if !exact && (foundFolded || !strings.EqualFold(k, name)) {
+			continue
+		}
+		if v, err = url.QueryUnescape(v); err != nil {
+			continue
+		}
+		if exact {
+			return v, true
+		}
+		folded, foundFolded = v, true
 	}
-	return "", false
+	return folded, foundFolded
 }
 
 // queryProjection parses attributes / excludedAttributes from the query.
 func queryProjection(r *http.Request) (*schema.Projection, error) {
-	q := r.URL.Query()
+	q := r.URL.RawQuery
 	a, _ := param(q, "attributes")
 	x, _ := param(q, "excludedAttributes")
 	return schema.ParseProjection(a, x)
@@ -57,16 +78,19 @@ func writeOptions(rt *schema.ResourceType, p *schema.Projection) scimd.ReadOptio
 // Location).
 func (h *Handler) writeResource(w http.ResponseWriter, r *http.Request, status int, rt *schema.ResourceType, res *scimd.Resource, p *schema.Projection) {
 	base := h.baseURL(r)
-	body, err := rt.Render(res, base, p)
+	buf := getBuf()
+	defer putBuf(buf)
+	body, err := rt.AppendRender(*buf, res, base, p)
+	*buf = body
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	w.Header().Set("ETag", res.Meta.ETag())
+	setHeader(w, r, hdrETag, "Etag", res.Meta.ETag())
 	if status == http.StatusCreated {
 		w.Header().Set("Location", base+rt.Endpoint+"/"+url.PathEscape(res.ID))
 	}
-	h.writeJSON(w, status, body)
+	h.writeJSON(w, r, status, body)
 }
 
 // decodeResource reads and decodes a POST or PUT body. It also returns the
@@ -385,7 +409,7 @@ func (h *Handler) respondWrite(w http.ResponseWriter, r *http.Request, rt *schem
 		full, err := h.store.Get(ctx, TenantFrom(ctx), rt.Name, res.ID, opt)
 		if err == nil && full.Meta.Version == res.Meta.Version {
 			res = full
-		} else if err != nil && scimd.StatusOf(err) != http.StatusNotFound {
+		} else if err != nil && statusOf(err) != http.StatusNotFound {
 			h.writeError(w, r, err)
 			return
 		}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/scimd/scimd"
 )
@@ -69,16 +70,33 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		Detail:   e.Detail,
 	})
 	w.Header().Del("ETag")
-	h.writeJSON(w, e.Status, body)
+	h.writeJSON(w, r, e.Status, body)
 }
 
 // writeJSON writes a JSON body with the SCIM media type.
-func (h *Handler) writeJSON(w http.ResponseWriter, status int, body []byte) {
-	hd := w.Header()
-	hd.Set("Content-Type", contentTypeSCIM)
-	hd.Set("Content-Length", strconv.Itoa(len(body)))
+func (h *Handler) writeJSON(w http.ResponseWriter, r *http.Request, status int, body []byte) {
+	setHeader(w, r, hdrContentType, "Content-Type", contentTypeSCIM)
+	setHeader(w, r, hdrContentLength, "Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// bufPool holds response buffers: a resource is rendered into one, written
+// (the ResponseWriter copies it, as io.Writer requires) and the buffer
+// reused by the next response.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// maxPooledBuf is the largest buffer put back into bufPool, so that one
+// huge response does not stay allocated.
+const maxPooledBuf = 64 << 10
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+func putBuf(b *[]byte) {
+	if cap(*b) <= maxPooledBuf {
+		*b = (*b)[:0]
+		bufPool.Put(b)
+	}
 }
 
 // writeValue marshals v and writes it.
@@ -88,7 +106,7 @@ func (h *Handler) writeValue(w http.ResponseWriter, r *http.Request, status int,
 		h.writeError(w, r, err)
 		return
 	}
-	h.writeJSON(w, status, body)
+	h.writeJSON(w, r, status, body)
 }
 
 // readBody checks the Content-Type and reads the whole (size-limited) body.
@@ -182,7 +200,8 @@ func (h *Handler) baseURL(r *http.Request) string {
 		rt, _ = (*Resolver)(nil).Resolve(r)
 	}
 	if h.extURL == "" {
-		return rt.BaseURL() + h.base
+		// Route.BaseURL + h.base, concatenated at once: one allocation.
+		return rt.Scheme + "://" + safeHost(rt.Host) + rt.Prefix + h.base
 	}
 	if !rt.ByHost {
 		return h.extURL + rt.Prefix + h.base
@@ -193,4 +212,15 @@ func (h *Handler) baseURL(r *http.Request) string {
 		path = rest[i:]
 	}
 	return scheme + "://" + safeHost(rt.Host) + path + rt.Prefix + h.base
+}
+
+// statusOf is scimd.StatusOf with a fast path for an unwrapped
+// *scimd.Error, such as a cached not-found answer of a TenantCache, which
+// needs no errors.As (an allocation per call, on every request whose host
+// names no tenant).
+func statusOf(err error) int {
+	if e, ok := err.(*scimd.Error); ok {
+		return e.Status
+	}
+	return scimd.StatusOf(err)
 }

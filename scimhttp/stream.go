@@ -3,7 +3,6 @@ package scimhttp
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -171,7 +170,7 @@ func (h *Handler) getGroupStreaming(w http.ResponseWriter, r *http.Request, rt *
 }
 
 // writeListStreaming writes a list response whose page holds groups with
-// members: the envelope as json.Marshal writes it (writeValue), each
+// members: the envelope as json.Marshal writes it (appendListHead), each
 // resource rendered by RenderStream, each group's members streamed in
 // turn from a snapshot of that group (read again, so that its members and
 // meta.version agree; a group deleted since the page was read is shown as
@@ -179,19 +178,8 @@ func (h *Handler) getGroupStreaming(w http.ResponseWriter, r *http.Request, rt *
 func (h *Handler) writeListStreaming(w http.ResponseWriter, r *http.Request, rt *schema.ResourceType, out listResponse, items []*scimd.Resource, p *schema.Projection) {
 	ctx := r.Context()
 	base := h.baseURL(r)
-	out.Resources = []json.RawMessage{}
-	env, err := json.Marshal(out)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	// env ends with `"Resources":[]}`: write up to the '[', the items,
-	// then `]}`.
-	if !bytes.HasSuffix(env, []byte("[]}")) {
-		h.writeError(w, r, errors.New("list envelope does not end with the Resources array"))
-		return
-	}
-	head := env[:len(env)-2]
+	head := appendListHead(nil, &out)
+	var err error
 	sp := newSpool(w, http.StatusOK)
 	sp.escape = true
 	if _, err := sp.Write(head); err != nil {
@@ -220,7 +208,7 @@ func (h *Handler) writeListStreaming(w http.ResponseWriter, r *http.Request, rt 
 				called = true
 				return irt.RenderStream(sp, g, base, p, members)
 			})
-			if !called && scimd.StatusOf(err) == http.StatusNotFound {
+			if !called && statusOf(err) == http.StatusNotFound {
 				err = irt.RenderStream(sp, item, base, p, nil)
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/scimd/scimd"
@@ -96,48 +97,55 @@ func unauthorized() *scimd.Error {
 // /t/{name}. A host that is no tenant's is not an error: the request then
 // names no tenant, unless its path does.
 func (rs *Resolver) Resolve(r *http.Request) (*Route, error) {
-	rt := &Route{Path: r.URL.Path, Scheme: "http", Host: r.Host, ClientIP: r.RemoteAddr}
+	rt := new(Route)
+	err := rs.resolve(r, rt)
+	return rt, err
+}
+
+// resolve is Resolve into rt, which the Handler keeps in its request state.
+func (rs *Resolver) resolve(r *http.Request, rt *Route) error {
+	*rt = Route{Path: r.URL.Path, Scheme: "http", Host: r.Host, ClientIP: r.RemoteAddr}
 	if rs == nil {
 		if r.TLS != nil {
 			rt.Scheme = "https"
 		}
-		return rt, nil
+		return nil
 	}
 	rt.Scheme, rt.Host, rt.ClientIP = rs.proxy.Scheme(r), rs.proxy.Host(r), rs.proxy.ClientIP(r)
 	if rs.tenants == nil {
-		return rt, nil
+		return nil
 	}
 	ctx := r.Context()
 	var byPath *scimd.Tenant
 	if name, rest, ok := SplitTenantPath(r.URL.Path); ok {
 		t, err := rs.tenants.TenantByName(ctx, name)
-		if scimd.StatusOf(err) == http.StatusNotFound {
-			return rt, errUnknownTenant
+		if statusOf(err) == http.StatusNotFound {
+			return errUnknownTenant
 		}
 		if err != nil {
-			return rt, fmt.Errorf("resolve tenant by path: %w", err)
+			return fmt.Errorf("resolve tenant by path: %w", err)
 		}
 		byPath, rt.Prefix, rt.Path = t, TenantPathPrefix+name, rest
 	}
 	byHost, err := rs.tenants.TenantByHost(ctx, rt.Host)
 	switch {
-	case scimd.StatusOf(err) == http.StatusNotFound:
+	case statusOf(err) == http.StatusNotFound:
 		byHost = nil
 	case err != nil:
-		return rt, fmt.Errorf("resolve tenant by host: %w", err)
+		return fmt.Errorf("resolve tenant by host: %w", err)
 	}
 	switch {
 	case byHost != nil && byPath != nil && byHost.ID != byPath.ID:
-		return rt, errUnknownTenant
+		return errUnknownTenant
 	case byHost != nil:
 		rt.Tenant, rt.ByHost = byHost, true
 	default:
 		rt.Tenant = byPath
 	}
 	if rt.Tenant != nil && rt.Tenant.Disabled {
-		return rt, errTenantDisabled
+		return errTenantDisabled
 	}
-	return rt, nil
+	return nil
 }
 
 // TenantID returns the id of the tenant r addresses, or fallback when r
@@ -196,16 +204,20 @@ func failureKey(rt *Route) string {
 // RouteFrom returns the Route of the request whose context is ctx, or nil
 // outside a Handler.
 func RouteFrom(ctx context.Context) *Route {
-	rt, _ := ctx.Value(routeKey).(*Route)
-	return rt
+	if st := stateFrom(ctx); st != nil && st.routed {
+		return &st.route
+	}
+	return nil
 }
 
 // PrincipalFrom returns who the request whose context is ctx was
 // authenticated as. Credential and Kind are empty when the Authenticator
 // is not a PrincipalAuthenticator.
 func PrincipalFrom(ctx context.Context) scimd.Principal {
-	p, _ := ctx.Value(principalKey).(scimd.Principal)
-	return p
+	if st := stateFrom(ctx); st != nil && st.authed {
+		return st.principal
+	}
+	return scimd.Principal{}
 }
 
 // TenantCache is a scimd.TenantStore that remembers, for TTL, the answers
@@ -226,8 +238,9 @@ type TenantCache struct {
 	ttl  time.Duration
 	size int
 
+	flushs atomic.Uint64 // writes through the cache; read on every lookup without the lock
+
 	mu     sync.Mutex
-	flushs uint64 // writes through the cache
 	byID   map[string]tenantEntry
 	byName map[string]tenantEntry
 	byHost map[string]tenantEntry
@@ -251,9 +264,7 @@ func NewTenantCache(ts scimd.TenantStore, ttl time.Duration) *TenantCache {
 // AuthChanges implements auth.ChangeCounter: the store's count plus the
 // writes made through the cache.
 func (c *TenantCache) AuthChanges() uint64 {
-	c.mu.Lock()
-	n := c.flushs
-	c.mu.Unlock()
+	n := c.flushs.Load()
 	if cc, ok := c.TenantStore.(interface{ AuthChanges() uint64 }); ok {
 		n += cc.AuthChanges()
 	}
@@ -263,17 +274,28 @@ func (c *TenantCache) AuthChanges() uint64 {
 // Flush drops every cached answer.
 func (c *TenantCache) Flush() {
 	c.mu.Lock()
-	c.flushs++
+	c.flushs.Add(1)
 	c.byID, c.byName, c.byHost = nil, nil, nil
 	c.mu.Unlock()
 }
 
-func (c *TenantCache) lookup(m *map[string]tenantEntry, key string, load func() (*scimd.Tenant, error)) (*scimd.Tenant, error) {
+// Kinds of TenantCache lookup.
+const (
+	byID = iota
+	byName
+	byHost
+)
+
+// lookup answers the lookup of kind by key (for byHost, the canonical
+// host; host is the host as given), from the cache when it can. It takes
+// the kind rather than a loading closure so that a hit allocates nothing.
+func (c *TenantCache) lookup(ctx context.Context, kind int, key, host string) (*scimd.Tenant, error) {
 	if c.ttl <= 0 {
-		return load()
+		return c.load(ctx, kind, key, host)
 	}
 	gen, now := c.AuthChanges(), time.Now()
 	c.mu.Lock()
+	m := c.mapOf(kind)
 	e, ok := (*m)[key]
 	c.mu.Unlock()
 	if ok && e.gen == gen && now.Before(e.until) {
@@ -282,11 +304,12 @@ func (c *TenantCache) lookup(m *map[string]tenantEntry, key string, load func() 
 		}
 		return e.t, nil
 	}
-	t, err := load()
-	if err != nil && scimd.StatusOf(err) != http.StatusNotFound {
+	t, err := c.load(ctx, kind, key, host)
+	if err != nil && statusOf(err) != http.StatusNotFound {
 		return nil, err
 	}
 	c.mu.Lock()
+	m = c.mapOf(kind)
 	if *m == nil || len(*m) >= c.size {
 		*m = map[string]tenantEntry{}
 	}
@@ -295,19 +318,41 @@ func (c *TenantCache) lookup(m *map[string]tenantEntry, key string, load func() 
 	return t, err
 }
 
+// mapOf returns the map of kind; c.mu must be held.
+func (c *TenantCache) mapOf(kind int) *map[string]tenantEntry {
+	switch kind {
+	case byName:
+		return &c.byName
+	case byHost:
+		return &c.byHost
+	}
+	return &c.byID
+}
+
+// load asks the store.
+func (c *TenantCache) load(ctx context.Context, kind int, key, host string) (*scimd.Tenant, error) {
+	switch kind {
+	case byName:
+		return c.TenantStore.TenantByName(ctx, key)
+	case byHost:
+		return c.TenantStore.TenantByHost(ctx, host)
+	}
+	return c.TenantStore.Tenant(ctx, key)
+}
+
 // Tenant implements scimd.TenantStore, cached.
 func (c *TenantCache) Tenant(ctx context.Context, id string) (*scimd.Tenant, error) {
-	return c.lookup(&c.byID, id, func() (*scimd.Tenant, error) { return c.TenantStore.Tenant(ctx, id) })
+	return c.lookup(ctx, byID, id, "")
 }
 
 // TenantByName implements scimd.TenantStore, cached.
 func (c *TenantCache) TenantByName(ctx context.Context, name string) (*scimd.Tenant, error) {
-	return c.lookup(&c.byName, name, func() (*scimd.Tenant, error) { return c.TenantStore.TenantByName(ctx, name) })
+	return c.lookup(ctx, byName, name, "")
 }
 
 // TenantByHost implements scimd.TenantStore, cached by canonical host.
 func (c *TenantCache) TenantByHost(ctx context.Context, host string) (*scimd.Tenant, error) {
-	return c.lookup(&c.byHost, scimd.CanonicalHost(host), func() (*scimd.Tenant, error) { return c.TenantStore.TenantByHost(ctx, host) })
+	return c.lookup(ctx, byHost, scimd.CanonicalHost(host), host)
 }
 
 // CreateTenant implements scimd.TenantStore and drops the cache.

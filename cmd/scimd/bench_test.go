@@ -32,6 +32,12 @@ type benchServer struct {
 
 func newBenchServer(b *testing.B, users int) *benchServer {
 	b.Helper()
+	return newBenchServerLog(b, users, "info")
+}
+
+// newBenchServerLog is newBenchServer with the log at level.
+func newBenchServerLog(b *testing.B, users int, level string) *benchServer {
+	b.Helper()
 	cfg := DefaultConfig()
 	cfg.Database = filepath.Join(b.TempDir(), "bench.db")
 	cfg.Passwords = "discard"
@@ -49,7 +55,7 @@ func newBenchServer(b *testing.B, users int) *benchServer {
 	if _, err := bootstrap(ctx, db, benchToken); err != nil {
 		b.Fatal(err)
 	}
-	logger, err := newLogger(io.Discard, "info", "text")
+	logger, err := newLogger(io.Discard, level, "text")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -115,7 +121,17 @@ func BenchmarkServeLookup(b *testing.B) {
 
 // BenchmarkServeGet is GET /Users/{id}.
 func BenchmarkServeGet(b *testing.B) {
-	s := newBenchServer(b, benchUsers)
+	benchServeGet(b, newBenchServer(b, benchUsers))
+}
+
+// BenchmarkServeGetQuiet is BenchmarkServeGet with the log at warn, which
+// writes no request lines: the difference is the request log's cost at
+// the default level, info.
+func BenchmarkServeGetQuiet(b *testing.B) {
+	benchServeGet(b, newBenchServerLog(b, benchUsers, "warn"))
+}
+
+func benchServeGet(b *testing.B, s *benchServer) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {

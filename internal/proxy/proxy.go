@@ -100,6 +100,11 @@ func peer(r *http.Request) (netip.Addr, bool) {
 // "192.0.2.1:443", "2001:db8::1", "[2001:db8::1]:443"), dropping any zone
 // and unmapping IPv4-mapped IPv6 addresses.
 func parseAddr(s string) (netip.Addr, bool) {
+	// An address with a port, the usual RemoteAddr, first: it parses
+	// without allocating, where a failed ParseAddr allocates its error.
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap().WithZone(""), true
+	}
 	a, err := netip.ParseAddr(s)
 	if err != nil {
 		host, _, err := net.SplitHostPort(s)
@@ -111,6 +116,21 @@ func parseAddr(s string) (netip.Addr, bool) {
 		}
 	}
 	return a.Unmap().WithZone(""), true
+}
+
+// addrString returns a.String(), reusing the host part of remote, the
+// address a was parsed from, when that is already its canonical form (an
+// IPv4 address: netip accepts no other spelling), to save an allocation
+// per request.
+func addrString(a netip.Addr, remote string) string {
+	if a.Is4() {
+		if host, _, ok := strings.Cut(remote, ":"); ok && len(host) <= 15 {
+			if b, err := netip.ParseAddr(host); err == nil && b == a {
+				return host
+			}
+		}
+	}
+	return a.String()
 }
 
 // TrustedPeer reports whether r came directly from a trusted proxy.
@@ -136,7 +156,7 @@ func (t *Trusted) ClientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	if !t.Contains(a) {
-		return a.String()
+		return addrString(a, r.RemoteAddr)
 	}
 	for elem := range backwards(r.Header.Values("X-Forwarded-For")) {
 		next, ok := parseAddr(elem)
