@@ -345,6 +345,12 @@ func openParallelBenchDB(b *testing.B, sync string) (*sqlite.DB, []*scimd.Resour
 	if err != nil {
 		b.Fatal(err)
 	}
+	b0, o0 := db.WriteStats()
+	b.Cleanup(func() {
+		if b1, o1 := db.WriteStats(); b1 > b0 {
+			b.ReportMetric(float64(o1-o0)/float64(b1-b0), "ops/commit")
+		}
+	})
 	return db, users
 }
 
