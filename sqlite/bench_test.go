@@ -362,6 +362,7 @@ func BenchmarkParallelPatchActive(b *testing.B) {
 			var next atomic.Int64
 			b.ReportAllocs()
 			b.SetParallelism(benchWriters)
+			reportCPU(b)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				ctx := context.Background()
@@ -390,6 +391,7 @@ func BenchmarkParallelPut(b *testing.B) {
 			var next atomic.Int64
 			b.ReportAllocs()
 			b.SetParallelism(benchWriters)
+			reportCPU(b)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				ctx := context.Background()
@@ -421,6 +423,7 @@ func BenchmarkParallelCreate(b *testing.B) {
 			next.Store(1000)
 			b.ReportAllocs()
 			b.SetParallelism(benchWriters)
+			reportCPU(b)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				ctx := context.Background()
