@@ -60,6 +60,7 @@ func BenchmarkCreateUser(b *testing.B) {
 	ctx := context.Background()
 	db := MustOpenFileDB(b)
 	b.ReportAllocs()
+	reportCPU(b)
 	i := 0
 	for b.Loop() {
 		if _, err := db.Create(ctx, "t1", benchUser(i)); err != nil {

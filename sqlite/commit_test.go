@@ -148,6 +148,38 @@ func TestGroupCommit(t *testing.T) {
 		}
 	})
 
+	t.Run("FirstOperationRolledBack", func(t *testing.T) {
+		// The first operation of a transaction runs without a savepoint:
+		// its rollback ends the transaction, and the operations queued
+		// behind it start a new one.
+		db := openCommitDB(t, "")
+		ctx := context.Background()
+		hold, err := db.beginWrite(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := hold.createResource(ctx, "t1", db.reg.ResourceType(scimd.TypeUser), commitUser("r0")); err != nil {
+			t.Fatal(err)
+		}
+		wait := createAsync(db, "r1", "r2", "r1")
+		waitQueued(t, db, 3)
+		if err := hold.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		var failed int
+		for _, err := range wait() {
+			if err != nil {
+				failed++
+			}
+		}
+		if failed != 1 {
+			t.Errorf("%d creates failed, want 1 (the second r1)", failed)
+		}
+		if got, want := userNames(t, db), []string{"r1", "r2"}; !slices.Equal(got, want) {
+			t.Errorf("users = %v, want %v", got, want)
+		}
+	})
+
 	t.Run("HooksAfterCommitInOrder", func(t *testing.T) {
 		db := openCommitDB(t, "")
 		ctx := context.Background()
