@@ -24,8 +24,9 @@ import (
 // operation it opens a savepoint, hands the caller its Tx, and waits for the
 // caller's Commit (RELEASE) or Rollback (ROLLBACK TO, RELEASE: the operation
 // leaves no trace and the others are not affected). The first operation of
-// a transaction needs no savepoint: its rollback is the transaction's. It then takes the next
-// operation already queued, without waiting for more: a lone write commits
+// a transaction needs no savepoint: its rollback is the transaction's. It
+// then takes the next operation already queued, without waiting for more
+// (but after yielding the processor once; see runBatch): a lone write commits
 // at once, and under load a batch holds whatever arrived while the previous
 // one ran, at most maxBatch operations. After the last, COMMIT; then, in
 // operation order, each kept operation's afterCommit hooks run and its
@@ -40,7 +41,9 @@ import (
 // UPDATE or DELETE rolls back the whole transaction, which holds the other
 // operations of the batch. Instead an operation whose context is done
 // before it starts is skipped, and one whose context is done when it
-// commits is rolled back to its savepoint; both return the context's error.
+// commits is rolled back; both return the context's error.
+//
+// afterCommit hooks run on the loop, between batches: they must be quick.
 //
 // A panic between beginWrite and Commit unwinds through the caller's
 // deferred Rollback, which rolls the operation back; the loop never runs
