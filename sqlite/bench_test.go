@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/scimd/scimd"
@@ -59,6 +60,7 @@ func BenchmarkCreateUser(b *testing.B) {
 	ctx := context.Background()
 	db := MustOpenFileDB(b)
 	b.ReportAllocs()
+	reportCPU(b)
 	i := 0
 	for b.Loop() {
 		if _, err := db.Create(ctx, "t1", benchUser(i)); err != nil {
@@ -365,5 +367,122 @@ func BenchmarkCache(b *testing.B) {
 			benchList(b, db, func(i int) *scimd.ListQuery { return filters[i%len(filters)] }, 1)
 		})
 		db.Close()
+	}
+}
+
+// Parallel write benchmarks: many goroutines writing at once, as an HTTP
+// server does under load. With one writer connection, how the writes share
+// it (one transaction each, or grouped commits) is what they measure. Run
+// with -cpu 1,2; the database is a WAL file, synchronous NORMAL (the
+// default) and FULL (an fsync per commit).
+
+var benchSyncModes = []string{"NORMAL", "FULL"}
+
+const benchWriters = 8 // goroutines per GOMAXPROCS (SetParallelism)
+
+// openParallelBenchDB opens a file database with synchronous mode sync
+// holding 1,000 users.
+func openParallelBenchDB(b *testing.B, sync string) (*sqlite.DB, []*scimd.Resource) {
+	b.Helper()
+	ctx := context.Background()
+	db := MustOpenFileDB(b, sqlite.WithSynchronous(sync))
+	batch := make([]*scimd.Resource, 1000)
+	for i := range batch {
+		batch[i] = benchUser(i)
+	}
+	users, err := db.BulkCreate(ctx, "t1", batch)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b0, o0 := db.WriteStats()
+	b.Cleanup(func() {
+		if b1, o1 := db.WriteStats(); b1 > b0 {
+			b.ReportMetric(float64(o1-o0)/float64(b1-b0), "ops/commit")
+		}
+	})
+	return db, users
+}
+
+// BenchmarkParallelPatchActive flips active on users, as PATCH does.
+func BenchmarkParallelPatchActive(b *testing.B) {
+	for _, sync := range benchSyncModes {
+		b.Run(sync, func(b *testing.B) {
+			db, users := openParallelBenchDB(b, sync)
+			var next atomic.Int64
+			b.ReportAllocs()
+			b.SetParallelism(benchWriters)
+			reportCPU(b)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				for pb.Next() {
+					i := next.Add(1)
+					u := users[int(i)%len(users)]
+					_, err := db.Update(ctx, "t1", scimd.TypeUser, u.ID, scimd.ReadOptions{}, func(r *scimd.Resource) ([]scimd.MemberOp, error) {
+						r.Attrs["active"] = i%2 == 0
+						return nil, nil
+					})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkParallelPut replaces whole user documents, as PUT does.
+func BenchmarkParallelPut(b *testing.B) {
+	for _, sync := range benchSyncModes {
+		b.Run(sync, func(b *testing.B) {
+			db, users := openParallelBenchDB(b, sync)
+			var next atomic.Int64
+			b.ReportAllocs()
+			b.SetParallelism(benchWriters)
+			reportCPU(b)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				for pb.Next() {
+					i := next.Add(1)
+					n := int(i) % len(users)
+					doc := benchUser(n)
+					doc.Attrs["displayName"] = fmt.Sprintf("User %d v%d", n, i)
+					_, err := db.Update(ctx, "t1", scimd.TypeUser, users[n].ID, scimd.ReadOptions{}, func(r *scimd.Resource) ([]scimd.MemberOp, error) {
+						r.Schemas, r.Attrs = doc.Schemas, doc.Attrs
+						return nil, nil
+					})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkParallelCreate creates users, as provisioning does.
+func BenchmarkParallelCreate(b *testing.B) {
+	for _, sync := range benchSyncModes {
+		b.Run(sync, func(b *testing.B) {
+			db, _ := openParallelBenchDB(b, sync)
+			var next atomic.Int64
+			next.Store(1000)
+			b.ReportAllocs()
+			b.SetParallelism(benchWriters)
+			reportCPU(b)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				for pb.Next() {
+					if _, err := db.Create(ctx, "t1", benchUser(int(next.Add(1)))); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
 	}
 }

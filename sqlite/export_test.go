@@ -55,3 +55,9 @@ func (db *DB) ResetListCache() {
 	db.lists.positions = lru[posEntry]{}
 	db.lists.counts = lru[countEntry]{}
 }
+
+// WriteStats returns the number of committed write batches and of the
+// operations they committed.
+func (db *DB) WriteStats() (batches, ops int64) {
+	return db.wstats.batches.Load(), db.wstats.ops.Load()
+}

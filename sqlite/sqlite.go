@@ -24,6 +24,8 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	sqlite3 "modernc.org/sqlite"
@@ -83,6 +85,13 @@ type DB struct {
 	cache      *rowCache // nil when disabled; see cache.go
 
 	wstmts, rstmts *stmtCache // prepared statements of writer and readers; see stmt.go
+
+	// The writer loop (commit.go): beginWrite queues on wq.
+	wq      chan *writeOp
+	wdone   chan struct{} // closed when the loop has exited
+	wmu     sync.RWMutex  // guards wclosed against sends on a closed wq
+	wclosed bool
+	wstats  struct{ batches, ops atomic.Int64 } // committed batches and the operations they kept
 }
 
 // Option configures Open.
@@ -198,11 +207,13 @@ func (db *DB) open() error {
 	if err := w.Ping(); err != nil {
 		return fmt.Errorf("sqlite: open %s: %w", db.path, err)
 	}
+	db.startWriter()
 	return nil
 }
 
-// Close closes the database.
+// Close closes the database, after the writes already queued.
 func (db *DB) Close() error {
+	db.stopWriter()
 	var errs []error
 	for _, c := range []*stmtCache{db.rstmts, db.wstmts} {
 		if c != nil {
@@ -267,7 +278,7 @@ func (db *DB) migrateFile(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: migration %s: %w", base, err)
 	}
-	if _, err := tx.Tx.ExecContext(ctx, string(text)); err != nil { // a script: not cached
+	if _, err := tx.Tx.ExecContext(tx.stmtContext(ctx), string(text)); err != nil { // a script: not cached
 		return fmt.Errorf("sqlite: migration %s: %w", base, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied) VALUES (?, ?)`,
@@ -302,13 +313,17 @@ func (db *DB) Migrations(ctx context.Context) ([]string, error) {
 }
 
 // Tx is a transaction with the time it started: every timestamp written in
-// it is now.
+// it is now. A write Tx is one operation of a group commit (commit.go): a
+// savepoint in the writer loop's transaction, which Tx.Tx is.
 type Tx struct {
 	*sql.Tx
 	db    *DB
 	cache *stmtCache // the pool's prepared statements
 	now   time.Time
 	hooks []func() // run after a successful Commit; see afterCommit
+
+	op    *writeOp // nil for a read transaction
+	ended bool     // Commit or Rollback was called (write only)
 }
 
 // afterCommit registers f to run once the transaction has committed (never
@@ -316,25 +331,53 @@ type Tx struct {
 // durable to the chosen synchronous level.
 func (tx *Tx) afterCommit(f func()) { tx.hooks = append(tx.hooks, f) }
 
-// Commit commits the transaction, then runs its afterCommit hooks.
+// Commit commits the transaction, then runs its afterCommit hooks. For a
+// write it returns once the group commit holding it has committed (nil) or
+// the operation has been rolled back (an error).
 func (tx *Tx) Commit() error {
-	if err := tx.Tx.Commit(); err != nil {
-		return err
+	if tx.op == nil {
+		if err := tx.Tx.Commit(); err != nil {
+			return err
+		}
+		r := tx.runHooks()
+		if r.panic != nil {
+			panic(r.panic)
+		}
+		return nil
 	}
-	for _, f := range tx.hooks {
-		f()
+	if tx.ended {
+		return sql.ErrTxDone
 	}
-	tx.hooks = nil
+	tx.ended = true
+	tx.op.end <- true
+	r := <-tx.op.reply
+	if r.panic != nil {
+		panic(r.panic)
+	}
+	return r.err
+}
+
+// Rollback abandons the transaction; for a write, its operation is rolled
+// back to its savepoint and the others of its group commit go on.
+func (tx *Tx) Rollback() error {
+	if tx.op == nil {
+		return tx.Tx.Rollback()
+	}
+	if tx.ended {
+		return sql.ErrTxDone
+	}
+	tx.ended = true
+	tx.op.end <- false
 	return nil
 }
 
-// beginWrite starts a write transaction (BEGIN IMMEDIATE on the writer).
-func (db *DB) beginWrite(ctx context.Context) (*Tx, error) {
-	tx, err := db.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: begin write: %w", err)
+// stmtContext is the context the statements of tx run under: for a write,
+// ctx without its cancellation (see commit.go).
+func (tx *Tx) stmtContext(ctx context.Context) context.Context {
+	if tx.op != nil {
+		return tx.op.run
 	}
-	return &Tx{Tx: tx, db: db, cache: db.wstmts, now: db.Now().UTC()}, nil
+	return ctx
 }
 
 // beginRead starts a read transaction on a reader: one consistent snapshot.

@@ -154,7 +154,7 @@ func (tx *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
 		tx.cache.prepareLater(query)
 		return nil
 	}
-	return tx.Tx.StmtContext(ctx, s)
+	return tx.Tx.StmtContext(tx.stmtContext(ctx), s)
 }
 
 // prepare returns a statement of query for repeated use in tx.
@@ -162,29 +162,29 @@ func (tx *Tx) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
 	if s := tx.stmt(ctx, query); s != nil {
 		return s, nil
 	}
-	return tx.Tx.PrepareContext(ctx, query)
+	return tx.Tx.PrepareContext(tx.stmtContext(ctx), query)
 }
 
 // QueryContext runs query in tx, prepared once per connection.
 func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if s := tx.stmt(ctx, query); s != nil {
-		return s.QueryContext(ctx, args...)
+		return s.QueryContext(tx.stmtContext(ctx), args...)
 	}
-	return tx.Tx.QueryContext(ctx, query, args...)
+	return tx.Tx.QueryContext(tx.stmtContext(ctx), query, args...)
 }
 
 // QueryRowContext runs query in tx, prepared once per connection.
 func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	if s := tx.stmt(ctx, query); s != nil {
-		return s.QueryRowContext(ctx, args...)
+		return s.QueryRowContext(tx.stmtContext(ctx), args...)
 	}
-	return tx.Tx.QueryRowContext(ctx, query, args...)
+	return tx.Tx.QueryRowContext(tx.stmtContext(ctx), query, args...)
 }
 
 // ExecContext runs query in tx, prepared once per connection.
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if s := tx.stmt(ctx, query); s != nil {
-		return s.ExecContext(ctx, args...)
+		return s.ExecContext(tx.stmtContext(ctx), args...)
 	}
-	return tx.Tx.ExecContext(ctx, query, args...)
+	return tx.Tx.ExecContext(tx.stmtContext(ctx), query, args...)
 }
