@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/scimd/scimd"
 	"github.com/scimd/scimd/filter"
@@ -225,6 +226,7 @@ type scalar struct {
 	caseExact bool
 	folded    bool // expr holds Fold(value) already
 	timeCol   bool // expr is a FormatTime text column (or a timestamp column)
+	trgm      bool // expr may have a trigram index (Dialect.Substring)
 	name      string
 }
 
@@ -248,7 +250,7 @@ func (c *compiler) resourceField(p filter.AttrPath) (field, error) {
 	case common(res, "id") && sub == nil:
 		return scalar{expr: "r.id", typ: schema.String, caseExact: true, name: name}, nil
 	case common(res, "externalId") && sub == nil:
-		return scalar{expr: "r.external_id", typ: schema.String, caseExact: a.CaseExact, name: name}, nil
+		return scalar{expr: "r.external_id", typ: schema.String, caseExact: a.CaseExact, trgm: true, name: name}, nil
 	case common(res, "meta") && sub != nil && strings.EqualFold(sub.Name, "created"):
 		return scalar{expr: "r.created", typ: schema.DateTime, timeCol: true, name: name}, nil
 	case common(res, "meta") && sub != nil && strings.EqualFold(sub.Name, "lastModified"):
@@ -258,11 +260,11 @@ func (c *compiler) resourceField(p filter.AttrPath) (field, error) {
 	case common(res, "meta") && sub != nil && strings.EqualFold(sub.Name, "version"):
 		return nil, invalid("filtering on meta.version is not supported")
 	case c.core(res, scimd.TypeUser, "userName") && !a.CaseExact:
-		return scalar{expr: "r.name_lc", typ: schema.String, folded: true, name: name}, nil
+		return scalar{expr: "r.name_lc", typ: schema.String, folded: true, trgm: true, name: name}, nil
 	case c.core(res, scimd.TypeGroup, "displayName") && !a.CaseExact:
-		return scalar{expr: "r.name_lc", typ: schema.String, folded: true, name: name}, nil
+		return scalar{expr: "r.name_lc", typ: schema.String, folded: true, trgm: true, name: name}, nil
 	case c.core(res, scimd.TypeUser, "displayName") && !a.CaseExact:
-		return scalar{expr: "r.display_lc", typ: schema.String, folded: true, name: name}, nil
+		return scalar{expr: "r.display_lc", typ: schema.String, folded: true, trgm: true, name: name}, nil
 	case c.core(res, scimd.TypeUser, "active"):
 		return scalar{expr: "r.active", typ: schema.Boolean, name: name}, nil
 	case c.core(res, scimd.TypeUser, "emails") && sub != nil && indexedEmailSub(sub):
@@ -406,7 +408,9 @@ func (c *compiler) valuePath(v *filter.ValuePath, scope fieldFunc) (string, erro
 		tenant := c.b.Bind(c.b.Tenant)
 		cond, err := c.expr(v.Filter, func(p filter.AttrPath) (field, error) {
 			sub := a.Sub(p.Name)
-			return scalar{expr: emailCol(sub), typ: schema.String, folded: true, name: v.Path.Name + "." + sub.Name}, nil
+			col := emailCol(sub)
+			return scalar{expr: col, typ: schema.String, folded: true, trgm: col == "v.value_lc",
+				name: v.Path.Name + "." + sub.Name}, nil
 		})
 		if err != nil {
 			return "", err
@@ -520,12 +524,25 @@ func (s scalar) compile(c *compiler, op filter.Op, v any) (string, error) {
 			return lhs + " = " + c.b.Bind(str), nil
 		case filter.OpNe:
 			return "((" + lhs + " = " + c.b.Bind(str) + ") IS NOT TRUE)", nil
-		case filter.OpCo:
-			return d.Like(lhs, c.b.Bind("%"+escapeLike(str)+"%")), nil
-		case filter.OpSw:
-			return d.Like(lhs, c.b.Bind(escapeLike(str)+"%")), nil
-		case filter.OpEw:
-			return d.Like(lhs, c.b.Bind("%"+escapeLike(str))), nil
+		case filter.OpCo, filter.OpSw, filter.OpEw:
+			pat := escapeLike(str)
+			if op != filter.OpSw {
+				pat = "%" + pat
+			}
+			if op != filter.OpEw {
+				pat += "%"
+			}
+			like := d.Like(lhs, c.b.Bind(pat))
+			// The trigram index holds the column as stored: usable only
+			// when the column is compared without folding it here, and
+			// only for 3 characters or more (shorter strings have no
+			// trigram).
+			if s.trgm && lhs == s.expr && utf8.RuneCountInString(str) >= 3 {
+				if pre := d.Substring(s.expr, str, c.b.Bind); pre != "" {
+					return "(" + like + " AND " + pre + ")", nil
+				}
+			}
+			return like, nil
 		}
 		return compareOp(c, lhs, op, str, s.name)
 	case schema.Boolean:
@@ -717,7 +734,7 @@ type valueIndex struct {
 func (f valueIndex) compile(c *compiler, op filter.Op, v any) (string, error) {
 	op, neg := positive(op, v)
 	tenant := c.b.Bind(c.b.Tenant)
-	cond, err := scalar{expr: f.col, typ: schema.String, folded: true, name: f.name}.compile(c, op, v)
+	cond, err := scalar{expr: f.col, typ: schema.String, folded: true, trgm: f.col == "v.value_lc", name: f.name}.compile(c, op, v)
 	if err != nil {
 		return "", err
 	}

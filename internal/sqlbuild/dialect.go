@@ -91,6 +91,13 @@ type Dialect interface {
 	DateTime(expr string) string
 	// Like returns "expr LIKE pattern" with '\' as escape character.
 	Like(expr, pattern string) string
+	// Substring returns a condition that holds for at least every row
+	// whose column expr contains s (s has 3 characters or more), answered
+	// by a trigram index, binding its arguments with bind; "" when the
+	// dialect has no such index for expr or needs no extra condition
+	// (PostgreSQL's pg_trgm indexes serve LIKE itself). The compiler ANDs
+	// it with the exact LIKE, so it may let through rows that do not match.
+	Substring(expr, s string, bind func(any) string) string
 	// Arg converts a Go value for binding: bools, times.
 	Arg(v any) any
 	// Quote returns s as an SQL string literal (used only for identifiers of
@@ -115,6 +122,10 @@ type SQLite struct {
 	// ASCII only, so the sqlite store registers a function that calls Fold;
 	// "" means lower().
 	FoldFunc string
+	// Trigram says the database has the FTS5 trigram tables of
+	// sqlite/migrations/0005_trigram.sql: co, sw and ew on the columns
+	// they index are then prefiltered through them (see Substring).
+	Trigram bool
 }
 
 // Name implements Dialect.
@@ -191,6 +202,26 @@ func (SQLite) DateTime(expr string) string { return "unixepoch(" + expr + ", 'su
 
 // Like implements Dialect.
 func (SQLite) Like(expr, pattern string) string { return expr + " LIKE " + pattern + ` ESCAPE '\'` }
+
+// Substring implements Dialect: a phrase query on the FTS5 trigram table
+// indexing expr, whose rowid is the resource's seq. A phrase of the
+// trigrams of s matches exactly the texts containing s (the tokenizer is
+// case-sensitive and keeps every character), so the prefilter drops no
+// match.
+func (d SQLite) Substring(expr, s string, bind func(any) string) string {
+	if !d.Trigram {
+		return ""
+	}
+	phrase := `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	switch expr {
+	case "r.name_lc", "r.display_lc", "r.external_id":
+		col := strings.TrimPrefix(expr, "r.")
+		return "r.seq IN (SELECT rowid FROM resources_trgm WHERE resources_trgm MATCH " + bind(col+" : "+phrase) + ")"
+	case "v.value_lc":
+		return "v.res_seq IN (SELECT rowid FROM emails_trgm WHERE emails_trgm MATCH " + bind(phrase) + ")"
+	}
+	return ""
+}
 
 // Arg implements Dialect: SQLite has no boolean type.
 func (SQLite) Arg(v any) any {
@@ -289,6 +320,10 @@ func (Postgres) DateTime(expr string) string { return "(" + expr + ")::timestamp
 
 // Like implements Dialect.
 func (Postgres) Like(expr, pattern string) string { return expr + " LIKE " + pattern + ` ESCAPE '\'` }
+
+// Substring implements Dialect: the GIN gin_trgm_ops indexes of
+// postgres/migrations/0004_trigram.sql serve LIKE '%s%' directly.
+func (Postgres) Substring(string, string, func(any) string) string { return "" }
 
 // Arg implements Dialect.
 func (Postgres) Arg(v any) any { return v }

@@ -98,7 +98,7 @@ func compile(t testing.TB, d sqlbuild.Dialect, reg *schema.Registry, c string) (
 
 func TestGolden(t *testing.T) {
 	reg := schema.DefaultRegistry()
-	for _, d := range []sqlbuild.Dialect{sqlbuild.SQLite{}, sqlbuild.Postgres{}} {
+	for _, d := range []sqlbuild.Dialect{sqlbuild.SQLite{Trigram: true}, sqlbuild.Postgres{}} {
 		t.Run(d.Name(), func(t *testing.T) {
 			var out strings.Builder
 			for _, c := range cases {
@@ -191,7 +191,7 @@ func FuzzCompile(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, d := range []sqlbuild.Dialect{sqlbuild.SQLite{}, sqlbuild.Postgres{}} {
+		for _, d := range []sqlbuild.Dialect{sqlbuild.SQLite{Trigram: true}, sqlbuild.Postgres{}} {
 			for _, rt := range reg.ResourceTypes() {
 				b := &sqlbuild.Builder{D: d, Tenant: "t"}
 				s, err := b.Where(rt, e)
