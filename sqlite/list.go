@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -465,7 +466,11 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 		return nil, err
 	}
 	if total < 0 {
-		if total, err = db.total(ctx, tx, tenant, q, p, continuation, getGen); err != nil {
+		span := countSpan{limit: capLimit(q, count)}
+		if !q.UseCursor {
+			span.at, span.offset = at, max(q.StartIndex, 1)-1
+		}
+		if total, _, err = db.total(ctx, tx, tenant, q, p, continuation, getGen, span); err != nil {
 			return nil, err
 		}
 	}
@@ -538,13 +543,26 @@ func (db *DB) choosePlan(ctx context.Context, tx *Tx, tenant string, q *scimd.Li
 	if q.Filter == nil || p.key != "" || !hasRange(q.Filter) {
 		return -1, nil
 	}
-	m, err := db.total(ctx, tx, tenant, q, p, continuation, getGen)
-	if err != nil {
-		return 0, err
-	}
 	n, err := tx.typeSize(ctx, tenant, q.Type)
 	if err != nil {
 		return 0, err
+	}
+	span := countSpan{}
+	if c := capLimit(q, limit); c > 0 {
+		// With a bounded count, count far enough to decide: up to the
+		// largest M for which the filter drives (~80,000 at a million
+		// resources and pages of 100), and at least up to the cap.
+		span.limit = max(c, int(math.Sqrt(64*float64(limit)*float64(n)))+2)
+	}
+	m, exact, err := db.total(ctx, tx, tenant, q, p, continuation, getGen, span)
+	if err != nil {
+		return 0, err
+	}
+	if !exact {
+		// More matches than the filter should drive: walk creation order.
+		// The total is counted from the page's start later.
+		p.byFilter = false
+		return -1, nil
 	}
 	p.byFilter = int64(m)*int64(m) <= 64*int64(limit)*int64(n)
 	return m, nil
@@ -634,18 +652,43 @@ func (db *DB) cursorPage(ctx context.Context, tx *Tx, tenant string, q *scimd.Li
 	return nil
 }
 
-// total returns the number of resources matching q: from the per-type
-// counter for an unfiltered list of one type, else counted (and cached per
-// query and tenant change counter; a continuation also accepts a count up
-// to walkTTL old).
+// countSpan says which matches a count covers.
+type countSpan struct {
+	// at: count the matches after this position (the page's start, a
+	// seek); nil: count from the start of the list.
+	at *scimd.PageKey
+	// offset is the number of matches before the page (startIndex-1).
+	offset int
+	// limit, when > 0, stops counting at limit matches from at (with at),
+	// or at offset+limit matches from the start (without): the count is
+	// then a lower bound (see scimd.ListQuery.MaxTotal).
+	limit int
+}
+
+// capLimit returns the countSpan limit for q: cap+1 with
+// cap = max(MaxTotal, count), so that reaching it means "more than cap";
+// 0 (count all) when q has no MaxTotal or no filter.
+func capLimit(q *scimd.ListQuery, count int) int {
+	if q.MaxTotal <= 0 || q.Filter == nil {
+		return 0
+	}
+	return max(q.MaxTotal, count) + 1
+}
+
+// total returns totalResults for q and whether it is exact: from the
+// per-type counter for an unfiltered list of one type; else from the count
+// cache (exact counts only, per query and tenant change counter; a
+// continuation also accepts a count up to walkTTL old); else counted over
+// span. An exact count of the whole list is cached.
 func (db *DB) total(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQuery, p *listPlan,
-	continuation bool, getGen func() (int64, error)) (int, error) {
+	continuation bool, getGen func() (int64, error), span countSpan) (int, bool, error) {
 	if q.Filter == nil && q.Type != "" {
-		return tx.typeSize(ctx, tenant, q.Type)
+		n, err := tx.typeSize(ctx, tenant, q.Type)
+		return n, true, err
 	}
 	g, err := getGen()
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	lc := &db.lists
 	binding := scimd.QueryBinding(tenant, q)
@@ -653,17 +696,39 @@ func (db *DB) total(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQue
 	e, ok := lc.counts.get(binding)
 	lc.mu.Unlock()
 	if ok && (e.gen == g || (continuation && time.Since(e.at) < walkTTL)) {
-		return e.n, nil
-	}
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM resources r WHERE `+p.where, p.args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("sqlite: list: count: %w", err)
+		return e.n, true, nil
 	}
 	lc.counted.Add(1)
+	query, args := `SELECT count(*) FROM resources r WHERE `+p.where, p.args
+	switch {
+	case span.limit > 0 && span.at != nil:
+		// The matches after the page's start, at most limit of them: an
+		// index range from the position, whatever the list's length.
+		cond, a := p.seek(*span.at)
+		query = `SELECT count(*) FROM (SELECT 1 FROM resources r WHERE ` + p.where + ` AND ` + cond + ` LIMIT ?)`
+		args = append(slices.Clone(p.args), append(a, span.limit)...)
+		var n int
+		if err := tx.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+			return 0, false, fmt.Errorf("sqlite: list: count: %w", err)
+		}
+		return span.offset + n, n < span.limit, nil
+	case span.limit > 0:
+		// Without a position the page itself was read with OFFSET, so
+		// counting through the page's start costs no more than the page.
+		query = `SELECT count(*) FROM (SELECT 1 FROM resources r WHERE ` + p.where + ` LIMIT ?)`
+		args = append(slices.Clone(p.args), span.offset+span.limit)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+		return 0, false, fmt.Errorf("sqlite: list: count: %w", err)
+	}
+	if span.limit > 0 && n == span.offset+span.limit {
+		return n, false, nil
+	}
 	lc.mu.Lock()
 	lc.counts.put(binding, countEntry{n: n, gen: g, at: time.Now()}, countCacheSize)
 	lc.mu.Unlock()
-	return n, nil
+	return n, true, nil
 }
 
 // explainPage returns the query plan and SQL of the page query of q, read

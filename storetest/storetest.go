@@ -87,6 +87,7 @@ func Run(t *testing.T, newStore func(t *testing.T) scimd.Store) {
 	t.Run("Uniqueness", func(t *testing.T) { testUniqueness(t, h) })
 	t.Run("Filter", func(t *testing.T) { testFilter(t, h) })
 	t.Run("Paging", func(t *testing.T) { testPaging(t, h) })
+	t.Run("BoundedCount", func(t *testing.T) { testBoundedCount(t, h) })
 	t.Run("IndexWalks", func(t *testing.T) { testIndexWalks(t, h) })
 	t.Run("Cursor", func(t *testing.T) { testCursor(t, h) })
 	t.Run("Sort", func(t *testing.T) { testSort(t, h) })
