@@ -144,12 +144,51 @@ type listPlan struct {
 	// index and sort them, rather than walk the creation-order index and
 	// test each row (see choosePlan).
 	byFilter bool
+
+	// driver, when not "", is the FTS5 trigram table (migration 0005)
+	// the query iterates in rowid (= r.seq) order, joining resources:
+	// see sqlbuild.Builder.Driver. Its MATCH argument is the first of
+	// args.
+	driver string
+}
+
+// from returns the FROM clause of the plan's queries.
+func (p *listPlan) from() string {
+	if p.driver != "" {
+		return p.driver + " JOIN resources r ON r.seq = " + p.driver + ".rowid"
+	}
+	return "resources r"
+}
+
+// seqCol is the creation-order column to sort and seek on: the driving
+// index's rowid, so that SQLite reads it in order and seeks in it.
+func (p *listPlan) seqCol() string {
+	if p.driver != "" {
+		return p.driver + ".rowid"
+	}
+	return "r.seq"
 }
 
 // plan compiles the WHERE condition and sort key of q.
 func (db *DB) plan(tenant string, q *scimd.ListQuery) (*listPlan, error) {
 	b := &sqlbuild.Builder{D: dialect, Tenant: tenant}
+	var driver string
+	if q.Type != "" && q.SortBy == nil {
+		if rt := db.reg.ResourceType(q.Type); rt != nil {
+			// A lone co / sw / ew: iterate its trigram index in creation
+			// order, so that a page reads about Count candidates when
+			// matches are dense and only the candidates when they are rare,
+			// never every match.
+			if table, match, ok := b.Driver(rt, q.Filter); ok {
+				driver, b.Driven = table, table+".rowid"
+				b.Bind(match)
+			}
+		}
+	}
 	where := "r.tenant_id = " + b.Bind(tenant)
+	if driver != "" {
+		where = driver + " MATCH ? AND " + where
+	}
 	var cond, key string
 	if q.Type != "" {
 		rt, err := db.resourceType(q.Type)
@@ -176,7 +215,8 @@ func (db *DB) plan(tenant string, q *scimd.ListQuery) (*listPlan, error) {
 	if cond != "1 = 1" {
 		where += " AND " + cond
 	}
-	return &listPlan{where: where, args: b.Args, key: key, desc: q.SortDescending, groups: q.ReadOptions.Groups}, nil
+	return &listPlan{where: where, args: b.Args, key: key, desc: q.SortDescending, groups: q.ReadOptions.Groups,
+		driver: driver}, nil
 }
 
 // orderBy returns the ORDER BY list of the plan, or of its reverse (for
@@ -184,7 +224,7 @@ func (db *DB) plan(tenant string, q *scimd.ListQuery) (*listPlan, error) {
 // ascending with NULLs last or descending with NULLs first, then r.seq.
 func (p *listPlan) orderBy(reverse bool) string {
 	if p.key == "" {
-		seq := "r.seq"
+		seq := p.seqCol()
 		if p.byFilter {
 			seq = "+r.seq" // not the index order: drive by the filter
 		}
@@ -209,9 +249,9 @@ func (p *listPlan) seek(k scimd.PageKey) (string, []any) {
 	after := !k.Before
 	if p.key == "" {
 		if after != p.desc {
-			return "r.seq > ?", []any{k.Seq}
+			return p.seqCol() + " > ?", []any{k.Seq}
 		}
-		return "r.seq < ?", []any{k.Seq}
+		return p.seqCol() + " < ?", []any{k.Seq}
 	}
 	K := p.key
 	// In the forward order NULL keys come last ascending and first
@@ -272,7 +312,7 @@ func (p *listPlan) pageQuery(at *scimd.PageKey, reverse bool, limit, offset int)
 		// the rowid) and sort only those; then read the page's rows.
 		b.WriteString(" FROM resources r WHERE r.seq IN (SELECT r.seq")
 	}
-	b.WriteString(" FROM resources r WHERE " + p.where)
+	b.WriteString(" FROM " + p.from() + " WHERE " + p.where)
 	if at != nil {
 		cond, a := p.seek(*at)
 		b.WriteString(" AND likelihood(" + cond + ", 0.9)")
@@ -540,7 +580,7 @@ func (db *DB) listOneStatement(ctx context.Context, q *scimd.ListQuery, p *listP
 // a full page needs anyway (and which is cached for the following pages).
 func (db *DB) choosePlan(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQuery, p *listPlan,
 	limit int, continuation bool, getGen func() (int64, error)) (int, error) {
-	if q.Filter == nil || p.key != "" || !hasRange(q.Filter) {
+	if q.Filter == nil || p.key != "" || p.driver != "" || !hasRange(q.Filter) {
 		return -1, nil
 	}
 	n, err := tx.typeSize(ctx, tenant, q.Type)
@@ -699,13 +739,13 @@ func (db *DB) total(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQue
 		return e.n, true, nil
 	}
 	lc.counted.Add(1)
-	query, args := `SELECT count(*) FROM resources r WHERE `+p.where, p.args
+	query, args := `SELECT count(*) FROM `+p.from()+` WHERE `+p.where, p.args
 	switch {
 	case span.limit > 0 && span.at != nil:
 		// The matches after the page's start, at most limit of them: an
 		// index range from the position, whatever the list's length.
 		cond, a := p.seek(*span.at)
-		query = `SELECT count(*) FROM (SELECT 1 FROM resources r WHERE ` + p.where + ` AND ` + cond + ` LIMIT ?)`
+		query = `SELECT count(*) FROM (SELECT 1 FROM ` + p.from() + ` WHERE ` + p.where + ` AND ` + cond + ` LIMIT ?)`
 		args = append(slices.Clone(p.args), append(a, span.limit)...)
 		var n int
 		if err := tx.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
@@ -715,7 +755,7 @@ func (db *DB) total(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQue
 	case span.limit > 0:
 		// Without a position the page itself was read with OFFSET, so
 		// counting through the page's start costs no more than the page.
-		query = `SELECT count(*) FROM (SELECT 1 FROM resources r WHERE ` + p.where + ` LIMIT ?)`
+		query = `SELECT count(*) FROM (SELECT 1 FROM ` + p.from() + ` WHERE ` + p.where + ` LIMIT ?)`
 		args = append(slices.Clone(p.args), span.offset+span.limit)
 	}
 	var n int

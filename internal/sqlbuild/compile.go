@@ -34,6 +34,14 @@ type Builder struct {
 	// append their own with Bind.
 	Args []any
 
+	// Driven, when not "", says the caller iterates a substring index
+	// (Driver) and joins each row to resources r; Driven is the index's
+	// rowid expression (equal to r.seq). The filter is then compiled to
+	// test rows one at a time: value-index conditions as lookups of that
+	// rowid (SQLite can test them before reading r's row), and no
+	// substring index subqueries, which would read every match up front.
+	Driven string
+
 	alias int // counter for JSON iteration aliases
 	depth int
 }
@@ -415,8 +423,7 @@ func (c *compiler) valuePath(v *filter.ValuePath, scope fieldFunc) (string, erro
 		if err != nil {
 			return "", err
 		}
-		return "r.seq IN (SELECT v.res_seq FROM value_index v WHERE v.tenant_id = " + tenant +
-			" AND v.attr = 'emails' AND " + cond + ")", nil
+		return c.valueIndexTest(tenant, "'emails'", cond), nil
 	}
 	f, err := c.jsonField(res, v.Path.String())
 	if err != nil {
@@ -536,10 +543,16 @@ func (s scalar) compile(c *compiler, op filter.Op, v any) (string, error) {
 			// The trigram index holds the column as stored: usable only
 			// when the column is compared without folding it here, and
 			// only for 3 characters or more (shorter strings have no
-			// trigram).
-			if s.trgm && lhs == s.expr && utf8.RuneCountInString(str) >= 3 {
-				if pre := d.Substring(s.expr, str, c.b.Bind); pre != "" {
-					return "(" + like + " AND " + pre + ")", nil
+			// trigram). sw needs none: LIKE 'abc%' on these columns is a
+			// range of their B-tree index.
+			if s.trgm && op != filter.OpSw && lhs == s.expr && c.b.Driven == "" && utf8.RuneCountInString(str) >= 3 {
+				if table, match := d.Substring(s.expr, str); table != "" {
+					rowid := "r.seq"
+					if strings.HasPrefix(s.expr, "v.") {
+						rowid = "v.res_seq"
+					}
+					return "(" + like + " AND " + rowid + " IN (SELECT rowid FROM " + table + " WHERE " + table +
+						" MATCH " + c.b.Bind(match) + "))", nil
 				}
 			}
 			return like, nil
@@ -738,12 +751,107 @@ func (f valueIndex) compile(c *compiler, op filter.Op, v any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s := "r.seq IN (SELECT v.res_seq FROM value_index v WHERE v.tenant_id = " + tenant +
-		" AND v.attr = " + c.b.D.Quote(f.attr) + " AND " + cond + ")"
+	s := c.valueIndexTest(tenant, c.b.D.Quote(f.attr), cond)
 	if neg {
 		s = "NOT " + s
 	}
 	return s, nil
+}
+
+// valueIndexTest returns the test "some value index row of r for attr
+// satisfies cond": a set of resources read through the index, or, when
+// Driven, a lookup of r's own rows.
+func (c *compiler) valueIndexTest(tenant, attr, cond string) string {
+	if c.b.Driven != "" {
+		return "EXISTS (SELECT 1 FROM value_index v WHERE v.tenant_id = " + tenant +
+			" AND v.res_seq = " + c.b.Driven + " AND v.attr = " + attr + " AND " + cond + ")"
+	}
+	return "r.seq IN (SELECT v.res_seq FROM value_index v WHERE v.tenant_id = " + tenant +
+		" AND v.attr = " + attr + " AND " + cond + ")"
+}
+
+// Driver returns the substring index that can drive a list of rt filtered
+// by e, in creation order: e must be one co or ew comparison of 3
+// characters or more on an attribute with a substring index
+// (Dialect.Substring), or an emails value filter requiring one of its
+// values to contain such a string. Every match of e is then a row of
+// table selected by "table MATCH match", whose rowid is the resource's
+// seq: a store may iterate those rows in rowid order, join resources r on
+// seq, and test e compiled with Driven set to the rowid, reading only as many rows as
+// a page needs when matches are dense, and only the index's candidates
+// when they are rare. ok is false otherwise.
+func (b *Builder) Driver(rt *schema.ResourceType, e filter.Expr) (table, match string, ok bool) {
+	if rt == nil || e == nil {
+		return "", "", false
+	}
+	c := &compiler{b: &Builder{D: b.D}, rt: rt}
+	sub := func(f field, op filter.Op, v any) (string, string, bool) {
+		str, isStr := v.(string)
+		if !isStr || (op != filter.OpCo && op != filter.OpEw) || utf8.RuneCountInString(str) < 3 {
+			return "", "", false
+		}
+		var s scalar
+		switch f := f.(type) {
+		case scalar:
+			s = f
+		case valueIndex:
+			s = scalar{expr: f.col, folded: true, trgm: f.col == "v.value_lc"}
+		default:
+			return "", "", false
+		}
+		if !s.trgm || s.typ != schema.String && s.typ != "" {
+			return "", "", false
+		}
+		switch {
+		case s.folded:
+			str = Fold(str)
+		case !s.caseExact:
+			return "", "", false // folded in SQL: the index holds the raw text
+		}
+		t, m := b.D.Substring(s.expr, str)
+		return t, m, t != ""
+	}
+	switch e := e.(type) {
+	case *filter.Compare:
+		if e == nil {
+			return "", "", false
+		}
+		f, err := c.resourceField(e.Path)
+		if err != nil {
+			return "", "", false
+		}
+		return sub(f, e.Op, e.Value)
+	case *filter.ValuePath:
+		if e == nil || e.Filter == nil || e.Path.Sub != "" {
+			return "", "", false
+		}
+		res, err := c.resolve(e.Path)
+		if err != nil || !c.core(res, scimd.TypeUser, "emails") || !onlySubs(e.Filter, res.Attr, indexedEmailSub) {
+			return "", "", false
+		}
+		// Some conjunct of the value filter must be value co/ew.
+		var find func(x filter.Expr) (string, string, bool)
+		find = func(x filter.Expr) (string, string, bool) {
+			switch x := x.(type) {
+			case *filter.Logical:
+				if !x.And {
+					return "", "", false
+				}
+				if t, m, ok := find(x.Left); ok {
+					return t, m, ok
+				}
+				return find(x.Right)
+			case *filter.Compare:
+				if !strings.EqualFold(x.Path.Name, "value") {
+					return "", "", false
+				}
+				return sub(valueIndex{attr: "emails", col: "v.value_lc"}, x.Op, x.Value)
+			}
+			return "", "", false
+		}
+		return find(e.Filter)
+	}
+	return "", "", false
 }
 
 // membership is members.<sub> of a Group.

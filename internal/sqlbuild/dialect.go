@@ -91,13 +91,14 @@ type Dialect interface {
 	DateTime(expr string) string
 	// Like returns "expr LIKE pattern" with '\' as escape character.
 	Like(expr, pattern string) string
-	// Substring returns a condition that holds for at least every row
-	// whose column expr contains s (s has 3 characters or more), answered
-	// by a trigram index, binding its arguments with bind; "" when the
-	// dialect has no such index for expr or needs no extra condition
-	// (PostgreSQL's pg_trgm indexes serve LIKE itself). The compiler ANDs
-	// it with the exact LIKE, so it may let through rows that do not match.
-	Substring(expr, s string, bind func(any) string) string
+	// Substring names the substring (trigram) index of column expr: a
+	// full-text table whose rowid is the resource's seq, and the MATCH
+	// argument selecting at least every row whose expr contains s (s has
+	// 3 characters or more). table is "" when the dialect has no such
+	// index for expr or needs none beside LIKE (PostgreSQL's pg_trgm
+	// indexes serve LIKE itself). The compiler keeps the exact LIKE, so
+	// the index may let through rows that do not match.
+	Substring(expr, s string) (table, match string)
 	// Arg converts a Go value for binding: bools, times.
 	Arg(v any) any
 	// Quote returns s as an SQL string literal (used only for identifiers of
@@ -206,21 +207,19 @@ func (SQLite) Like(expr, pattern string) string { return expr + " LIKE " + patte
 // Substring implements Dialect: a phrase query on the FTS5 trigram table
 // indexing expr, whose rowid is the resource's seq. A phrase of the
 // trigrams of s matches exactly the texts containing s (the tokenizer is
-// case-sensitive and keeps every character), so the prefilter drops no
-// match.
-func (d SQLite) Substring(expr, s string, bind func(any) string) string {
+// case-sensitive and keeps every character), so the index drops no match.
+func (d SQLite) Substring(expr, s string) (table, match string) {
 	if !d.Trigram {
-		return ""
+		return "", ""
 	}
 	phrase := `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 	switch expr {
 	case "r.name_lc", "r.display_lc", "r.external_id":
-		col := strings.TrimPrefix(expr, "r.")
-		return "r.seq IN (SELECT rowid FROM resources_trgm WHERE resources_trgm MATCH " + bind(col+" : "+phrase) + ")"
+		return "resources_trgm", strings.TrimPrefix(expr, "r.") + " : " + phrase
 	case "v.value_lc":
-		return "v.res_seq IN (SELECT rowid FROM emails_trgm WHERE emails_trgm MATCH " + bind(phrase) + ")"
+		return "emails_trgm", phrase
 	}
-	return ""
+	return "", ""
 }
 
 // Arg implements Dialect: SQLite has no boolean type.
@@ -323,7 +322,7 @@ func (Postgres) Like(expr, pattern string) string { return expr + " LIKE " + pat
 
 // Substring implements Dialect: the GIN gin_trgm_ops indexes of
 // postgres/migrations/0004_trigram.sql serve LIKE '%s%' directly.
-func (Postgres) Substring(string, string, func(any) string) string { return "" }
+func (Postgres) Substring(string, string) (string, string) { return "", "" }
 
 // Arg implements Dialect.
 func (Postgres) Arg(v any) any { return v }

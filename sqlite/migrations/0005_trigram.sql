@@ -1,4 +1,5 @@
--- 0005: trigram indexes for co / sw / ew filters (internal/sqlbuild).
+-- 0005: trigram indexes for co / ew filters (internal/sqlbuild; sw is a
+-- range of the columns' B-tree indexes already).
 -- LIKE '%x%' is served by no B-tree: before this, "emails[type eq "work"
 -- and value co "@example"]" read every e-mail row of the tenant. FTS5's
 -- trigram tokenizer indexes every 3-character substring; a phrase query of
