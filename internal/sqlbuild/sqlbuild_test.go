@@ -255,9 +255,9 @@ func TestDriver(t *testing.T) {
 		{`userName co "ANA"`, "resources_trgm", `name_lc : "ana"`},
 		{`displayName ew "Silva"`, "resources_trgm", `display_lc : "silva"`},
 		{`externalId co "7F3"`, "resources_trgm", `external_id : "7F3"`}, // caseExact
-		{`userName co "an"`, "", ""},                                    // no trigram
-		{`userName sw "ana"`, "", ""},                                   // a B-tree range
-		{`userName co "ana" and active eq true`, "", ""},                // not alone
+		{`userName co "an"`, "", ""},                                     // no trigram
+		{`userName sw "ana"`, "", ""},                                    // a B-tree range
+		{`userName co "ana" and active eq true`, "", ""},                 // not alone
 		{`not (userName co "ana")`, "", ""},
 		{`emails[type eq "work" or value co "abc"]`, "", ""},
 		{`emails[primary eq true and value co "abc"]`, "", ""}, // not the value index
