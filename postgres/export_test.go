@@ -22,3 +22,10 @@ func (db *DB) ExecSQL(ctx context.Context, sql string) error {
 	_, err := db.pool.Exec(ctx, sql)
 	return err
 }
+
+// ResetListCache forgets every cached paging position and count.
+func (db *DB) ResetListCache() {
+	db.lists.mu.Lock()
+	defer db.lists.mu.Unlock()
+	db.lists.positions, db.lists.counts = nil, nil
+}

@@ -50,7 +50,9 @@ import (
 // tenant change counter, so the next pages of a walk do not recount while
 // nothing changed (and, while a walk continues, for walkTTL even if
 // something did: totalResults is then at most walkTTL old, which RFC 7644
-// allows — results are not a snapshot).
+// allows — results are not a snapshot). With ListQuery.MaxTotal, a
+// filtered list counts at most cap+1 matches from the page's start
+// (countSpan), never every match.
 //
 // Cursor paging (RFC 9865) carries the position in the cursor itself
 // (scimd.EncodeCursor), so it seeks on every page and needs no cache.

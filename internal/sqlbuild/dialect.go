@@ -44,7 +44,9 @@
 // Strings compare folded (Fold on both sides) unless the attribute is
 // caseExact. co, sw and ew compile to LIKE with '\' as escape character; the
 // SQLite store turns case_sensitive_like on, so LIKE is exact as on
-// PostgreSQL. gt/ge/lt/le compare strings, numbers and dateTimes; dateTimes
+// PostgreSQL. co and ew of 3 characters or more on userName, displayName,
+// externalId and emails.value also use a trigram index (Dialect.Substring,
+// Builder.Driver), beside the LIKE, which alone decides. gt/ge/lt/le compare strings, numbers and dateTimes; dateTimes
 // compare as instants, never as raw strings. Booleans support eq and ne only.
 // pr means present and not empty. "x eq null" means "not (x pr)" and
 // "x ne null" means "x pr".
