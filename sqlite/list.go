@@ -177,7 +177,7 @@ func (db *DB) plan(tenant string, q *scimd.ListQuery) (*listPlan, error) {
 	var driver string
 	if q.Type != "" && q.SortBy == nil {
 		if rt := db.reg.ResourceType(q.Type); rt != nil {
-			// A lone co / sw / ew: iterate its trigram index in creation
+			// A lone co / ew: iterate its trigram index in creation
 			// order, so that a page reads about Count candidates when
 			// matches are dense and only the candidates when they are rare,
 			// never every match.
