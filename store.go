@@ -108,7 +108,9 @@ type ListQuery struct {
 	// cursor query, counted from the list's start: cap+1). A client that
 	// pages until startIndex > totalResults still reaches the last match,
 	// and each page costs O(cap) instead of O(matches). Lists without a
-	// filter are always counted exactly. 0 counts every match.
+	// filter are always counted exactly. 0 counts every match. MaxTotal is
+	// a bound on work, not a request for an estimate: a store may ignore
+	// it and count exactly, and may answer an exact count it knows anyway.
 	MaxTotal int
 
 	ReadOptions

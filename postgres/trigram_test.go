@@ -12,6 +12,7 @@ import (
 	"github.com/scimd/scimd"
 	"github.com/scimd/scimd/filter"
 	"github.com/scimd/scimd/internal/pgtest"
+	"github.com/scimd/scimd/storetest"
 )
 
 // TestMigrateWithoutTrigram runs the migrations as a role that may not
@@ -26,7 +27,6 @@ func TestMigrateWithoutTrigram(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(context.Background())
 	var dbname string
 	if err := conn.QueryRow(ctx, `SELECT current_database()`).Scan(&dbname); err != nil {
 		t.Fatal(err)
@@ -48,6 +48,7 @@ func TestMigrateWithoutTrigram(t *testing.T) {
 				t.Errorf("%s: %v", s, err)
 			}
 		}
+		conn.Close(ctx)
 	})
 	u, err := url.Parse(admin)
 	if err != nil {
@@ -82,4 +83,10 @@ func TestMigrateWithoutTrigram(t *testing.T) {
 	if len(res.Resources) != 1 || res.Resources[0].ID != u1.ID || res.TotalResults != 1 {
 		t.Errorf("co without trigram indexes: %d resources, total %d", len(res.Resources), res.TotalResults)
 	}
+}
+
+// TestBoundedCount checks that the store bounds the count of filtered
+// lists (ListQuery.MaxTotal), as storetest.Run does not require.
+func TestBoundedCount(t *testing.T) {
+	storetest.RunBoundedCount(t, func(t *testing.T) scimd.Store { return MustOpenDB(t, nil) })
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/scimd/scimd/filter"
 	"github.com/scimd/scimd/schema"
 	"github.com/scimd/scimd/sqlite"
+	"github.com/scimd/scimd/storetest"
 )
 
 // TestPagingPlans checks the plans of the page queries that must stay
@@ -156,4 +157,10 @@ func scansResources(plan string) bool {
 		}
 	}
 	return false
+}
+
+// TestBoundedCount checks that the store bounds the count of filtered
+// lists (ListQuery.MaxTotal), as storetest.Run does not require.
+func TestBoundedCount(t *testing.T) {
+	storetest.RunBoundedCount(t, func(t *testing.T) scimd.Store { return MustOpenFileDB(t) })
 }
