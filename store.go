@@ -100,6 +100,19 @@ type ListQuery struct {
 	UseCursor bool
 	Cursor    string
 
+	// MaxTotal, when > 0, bounds the cost of TotalResults for a filtered
+	// list: the store counts at most cap = max(MaxTotal, Count) matches
+	// from the start of the page onward instead of every match. When no
+	// more than cap matches remain from the page start, TotalResults is
+	// exact; otherwise it is the lower bound StartIndex-1+cap+1 (for a
+	// cursor query, counted from the list's start: cap+1). A client that
+	// pages until startIndex > totalResults still reaches the last match,
+	// and each page costs O(cap) instead of O(matches). Lists without a
+	// filter are always counted exactly. 0 counts every match. MaxTotal is
+	// a bound on work, not a request for an estimate: a store may ignore
+	// it and count exactly, and may answer an exact count it knows anyway.
+	MaxTotal int
+
 	ReadOptions
 }
 

@@ -30,3 +30,10 @@ func (db *DB) ExecSQL(ctx context.Context, sql string) error {
 func WithPoolConfig(f func(*pgxpool.Config)) Option {
 	return func(db *DB) { db.configure = f }
 }
+
+// ResetListCache forgets every cached paging position and count.
+func (db *DB) ResetListCache() {
+	db.lists.mu.Lock()
+	defer db.lists.mu.Unlock()
+	db.lists.positions, db.lists.counts = nil, nil
+}

@@ -414,10 +414,18 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 			if n, ok := db.lists.count(binding); ok && continuation {
 				total = n
 			} else {
-				if err := tx.QueryRow(ctx, `SELECT count(*) FROM resources r WHERE `+p.where, p.args...).Scan(&total); err != nil {
-					return listError(err)
+				span := countSpan{limit: capLimit(q, count)}
+				if !q.UseCursor {
+					span.at, span.offset = at, max(q.StartIndex, 1)-1
 				}
-				db.lists.putCount(binding, total)
+				n, exact, err := tx.count(ctx, p, span)
+				if err != nil {
+					return err
+				}
+				if exact && span.at == nil {
+					db.lists.putCount(binding, n)
+				}
+				total = n
 			}
 		}
 		out.TotalResults = total
@@ -472,6 +480,57 @@ func (db *DB) listOneStatement(ctx context.Context, q *scimd.ListQuery, p *listP
 	}
 	out.TotalResults = len(out.Resources)
 	return out, true, nil
+}
+
+// countSpan says which matches a count covers.
+type countSpan struct {
+	// at: count the matches after this position (the page's start, a
+	// seek); nil: count from the start of the list.
+	at *scimd.PageKey
+	// offset is the number of matches before the page (startIndex-1).
+	offset int
+	// limit, when > 0, stops counting at limit matches from at (with at),
+	// or at offset+limit matches from the start (without): the count is
+	// then a lower bound (see scimd.ListQuery.MaxTotal).
+	limit int
+}
+
+// capLimit returns the countSpan limit for q: cap+1 with
+// cap = max(MaxTotal, count), so that reaching it means "more than cap";
+// 0 (count all) when q has no MaxTotal or no filter.
+func capLimit(q *scimd.ListQuery, count int) int {
+	if q.MaxTotal <= 0 || q.Filter == nil {
+		return 0
+	}
+	return max(q.MaxTotal, count) + 1
+}
+
+// count returns totalResults counted over span, and whether it is exact
+// (with span.at: exact relative to the position).
+func (tx *Tx) count(ctx context.Context, p *listPlan, span countSpan) (int, bool, error) {
+	args := slices.Clone(p.args)
+	query := `SELECT count(*) FROM resources r WHERE ` + p.where
+	switch {
+	case span.limit > 0 && span.at != nil:
+		// The matches after the page's start, at most limit of them.
+		query = `SELECT count(*) FROM (SELECT 1 FROM resources r WHERE ` + p.where + ` AND ` +
+			p.seek(*span.at, &args) + ` LIMIT ` + bind(&args, span.limit) + `) AS page`
+		var n int
+		if err := tx.QueryRow(ctx, query, args...).Scan(&n); err != nil {
+			return 0, false, listError(err)
+		}
+		return span.offset + n, n < span.limit, nil
+	case span.limit > 0:
+		// Without a position the page was read with OFFSET: counting
+		// through the page's start costs no more than the page.
+		query = `SELECT count(*) FROM (SELECT 1 FROM resources r WHERE ` + p.where +
+			` LIMIT ` + bind(&args, span.offset+span.limit) + `) AS page`
+	}
+	var n int
+	if err := tx.QueryRow(ctx, query, args...).Scan(&n); err != nil {
+		return 0, false, listError(err)
+	}
+	return n, span.limit == 0 || n < span.offset+span.limit, nil
 }
 
 // cursorPage reads the page of a cursor query into out and sets its

@@ -157,6 +157,13 @@ type Config struct {
 	// .search) are not limited. Default 1000; negative means write
 	// responses never include members.
 	MaxGroupMembersInResponse int
+	// MaxExactCount, when > 0, bounds the count behind totalResults of a
+	// filtered list (scimd.ListQuery.MaxTotal): past that many matches
+	// from the page's start, totalResults is a lower bound that still
+	// lets a client page to the end, and a page costs O(MaxExactCount)
+	// instead of O(matches). 0 (the default here; scimd serve sets
+	// 10,000) always counts exactly.
+	MaxExactCount int
 
 	// HashPassword turns a plaintext password from a request into the form
 	// stored in place of it (the password is returned:never, so the stored

@@ -281,7 +281,7 @@ func htmlEscapeTail(b []byte, from int) []byte {
 // listQuery validates the parameters and builds the store query.
 func (h *Handler) listQuery(rt *schema.ResourceType, lp listParams) (*scimd.ListQuery, *schema.Projection, error) {
 	types := h.types
-	q := &scimd.ListQuery{StartIndex: 1, Count: h.cfg.DefaultPageSize}
+	q := &scimd.ListQuery{StartIndex: 1, Count: h.cfg.DefaultPageSize, MaxTotal: max(h.cfg.MaxExactCount, 0)}
 	if rt != nil {
 		q.Type = rt.Name
 		types = []*schema.ResourceType{rt}

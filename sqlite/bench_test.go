@@ -486,3 +486,33 @@ func BenchmarkParallelCreate(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkUpdateUserName measures an update that rewrites the indexed
+// string columns and the e-mails of a user (and so their trigram rows).
+func BenchmarkUpdateUserName(b *testing.B) {
+	ctx := context.Background()
+	db := MustOpenFileDB(b)
+	var ids []string
+	for i := range 1000 {
+		u, err := db.Create(ctx, "t1", benchUser(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, u.ID)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		next := benchUser(1000 + i)
+		_, err := db.Update(ctx, "t1", scimd.TypeUser, ids[i%len(ids)], scimd.ReadOptions{}, func(r *scimd.Resource) ([]scimd.MemberOp, error) {
+			for _, k := range []string{"userName", "externalId", "displayName", "emails"} {
+				r.Attrs[k] = next.Attrs[k]
+			}
+			return nil, nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

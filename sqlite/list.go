@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,7 +50,9 @@ import (
 // tenant change counter, so the next pages of a walk do not recount while
 // nothing changed (and, while a walk continues, for walkTTL even if
 // something did: totalResults is then at most walkTTL old, which RFC 7644
-// allows — results are not a snapshot).
+// allows — results are not a snapshot). With ListQuery.MaxTotal, a
+// filtered list counts at most cap+1 matches from the page's start
+// (countSpan), never every match.
 //
 // Cursor paging (RFC 9865) carries the position in the cursor itself
 // (scimd.EncodeCursor), so it seeks on every page and needs no cache.
@@ -143,12 +146,51 @@ type listPlan struct {
 	// index and sort them, rather than walk the creation-order index and
 	// test each row (see choosePlan).
 	byFilter bool
+
+	// driver, when not "", is the FTS5 trigram table (migration 0005)
+	// the query iterates in rowid (= r.seq) order, joining resources:
+	// see sqlbuild.Builder.Driver. Its MATCH argument is the first of
+	// args.
+	driver string
+}
+
+// from returns the FROM clause of the plan's queries.
+func (p *listPlan) from() string {
+	if p.driver != "" {
+		return p.driver + " JOIN resources r ON r.seq = " + p.driver + ".rowid"
+	}
+	return "resources r"
+}
+
+// seqCol is the creation-order column to sort and seek on: the driving
+// index's rowid, so that SQLite reads it in order and seeks in it.
+func (p *listPlan) seqCol() string {
+	if p.driver != "" {
+		return p.driver + ".rowid"
+	}
+	return "r.seq"
 }
 
 // plan compiles the WHERE condition and sort key of q.
 func (db *DB) plan(tenant string, q *scimd.ListQuery) (*listPlan, error) {
 	b := &sqlbuild.Builder{D: dialect, Tenant: tenant}
+	var driver string
+	if q.Type != "" && q.SortBy == nil {
+		if rt := db.reg.ResourceType(q.Type); rt != nil {
+			// A lone co / ew: iterate its trigram index in creation
+			// order, so that a page reads about Count candidates when
+			// matches are dense and only the candidates when they are rare,
+			// never every match.
+			if table, match, ok := b.Driver(rt, q.Filter); ok {
+				driver, b.Driven = table, table+".rowid"
+				b.Bind(match)
+			}
+		}
+	}
 	where := "r.tenant_id = " + b.Bind(tenant)
+	if driver != "" {
+		where = driver + " MATCH ? AND " + where
+	}
 	var cond, key string
 	if q.Type != "" {
 		rt, err := db.resourceType(q.Type)
@@ -175,7 +217,8 @@ func (db *DB) plan(tenant string, q *scimd.ListQuery) (*listPlan, error) {
 	if cond != "1 = 1" {
 		where += " AND " + cond
 	}
-	return &listPlan{where: where, args: b.Args, key: key, desc: q.SortDescending, groups: q.ReadOptions.Groups}, nil
+	return &listPlan{where: where, args: b.Args, key: key, desc: q.SortDescending, groups: q.ReadOptions.Groups,
+		driver: driver}, nil
 }
 
 // orderBy returns the ORDER BY list of the plan, or of its reverse (for
@@ -183,7 +226,7 @@ func (db *DB) plan(tenant string, q *scimd.ListQuery) (*listPlan, error) {
 // ascending with NULLs last or descending with NULLs first, then r.seq.
 func (p *listPlan) orderBy(reverse bool) string {
 	if p.key == "" {
-		seq := "r.seq"
+		seq := p.seqCol()
 		if p.byFilter {
 			seq = "+r.seq" // not the index order: drive by the filter
 		}
@@ -208,9 +251,9 @@ func (p *listPlan) seek(k scimd.PageKey) (string, []any) {
 	after := !k.Before
 	if p.key == "" {
 		if after != p.desc {
-			return "r.seq > ?", []any{k.Seq}
+			return p.seqCol() + " > ?", []any{k.Seq}
 		}
-		return "r.seq < ?", []any{k.Seq}
+		return p.seqCol() + " < ?", []any{k.Seq}
 	}
 	K := p.key
 	// In the forward order NULL keys come last ascending and first
@@ -271,7 +314,7 @@ func (p *listPlan) pageQuery(at *scimd.PageKey, reverse bool, limit, offset int)
 		// the rowid) and sort only those; then read the page's rows.
 		b.WriteString(" FROM resources r WHERE r.seq IN (SELECT r.seq")
 	}
-	b.WriteString(" FROM resources r WHERE " + p.where)
+	b.WriteString(" FROM " + p.from() + " WHERE " + p.where)
 	if at != nil {
 		cond, a := p.seek(*at)
 		b.WriteString(" AND likelihood(" + cond + ", 0.9)")
@@ -468,7 +511,11 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 		return nil, err
 	}
 	if total < 0 {
-		if total, err = db.total(ctx, tx, tenant, q, p, continuation, getGen); err != nil {
+		span := countSpan{limit: capLimit(q, count)}
+		if !q.UseCursor {
+			span.at, span.offset = at, max(q.StartIndex, 1)-1
+		}
+		if total, _, err = db.total(ctx, tx, tenant, q, p, continuation, getGen, span); err != nil {
 			return nil, err
 		}
 	}
@@ -538,16 +585,29 @@ func (db *DB) listOneStatement(ctx context.Context, q *scimd.ListQuery, p *listP
 // a full page needs anyway (and which is cached for the following pages).
 func (db *DB) choosePlan(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQuery, p *listPlan,
 	limit int, continuation bool, getGen func() (int64, error)) (int, error) {
-	if q.Filter == nil || p.key != "" || !hasRange(q.Filter) {
+	if q.Filter == nil || p.key != "" || p.driver != "" || !hasRange(q.Filter) {
 		return -1, nil
-	}
-	m, err := db.total(ctx, tx, tenant, q, p, continuation, getGen)
-	if err != nil {
-		return 0, err
 	}
 	n, err := tx.typeSize(ctx, tenant, q.Type)
 	if err != nil {
 		return 0, err
+	}
+	span := countSpan{}
+	if c := capLimit(q, limit); c > 0 {
+		// With a bounded count, count far enough to decide: up to the
+		// largest M for which the filter drives (~80,000 at a million
+		// resources and pages of 100), and at least up to the cap.
+		span.limit = max(c, int(math.Sqrt(64*float64(limit)*float64(n)))+2)
+	}
+	m, exact, err := db.total(ctx, tx, tenant, q, p, continuation, getGen, span)
+	if err != nil {
+		return 0, err
+	}
+	if !exact {
+		// More matches than the filter should drive: walk creation order.
+		// The total is counted from the page's start later.
+		p.byFilter = false
+		return -1, nil
 	}
 	p.byFilter = int64(m)*int64(m) <= 64*int64(limit)*int64(n)
 	return m, nil
@@ -637,18 +697,43 @@ func (db *DB) cursorPage(ctx context.Context, tx *Tx, tenant string, q *scimd.Li
 	return nil
 }
 
-// total returns the number of resources matching q: from the per-type
-// counter for an unfiltered list of one type, else counted (and cached per
-// query and tenant change counter; a continuation also accepts a count up
-// to walkTTL old).
+// countSpan says which matches a count covers.
+type countSpan struct {
+	// at: count the matches after this position (the page's start, a
+	// seek); nil: count from the start of the list.
+	at *scimd.PageKey
+	// offset is the number of matches before the page (startIndex-1).
+	offset int
+	// limit, when > 0, stops counting at limit matches from at (with at),
+	// or at offset+limit matches from the start (without): the count is
+	// then a lower bound (see scimd.ListQuery.MaxTotal).
+	limit int
+}
+
+// capLimit returns the countSpan limit for q: cap+1 with
+// cap = max(MaxTotal, count), so that reaching it means "more than cap";
+// 0 (count all) when q has no MaxTotal or no filter.
+func capLimit(q *scimd.ListQuery, count int) int {
+	if q.MaxTotal <= 0 || q.Filter == nil {
+		return 0
+	}
+	return max(q.MaxTotal, count) + 1
+}
+
+// total returns totalResults for q and whether it is exact: from the
+// per-type counter for an unfiltered list of one type; else from the count
+// cache (exact counts only, per query and tenant change counter; a
+// continuation also accepts a count up to walkTTL old); else counted over
+// span. An exact count of the whole list is cached.
 func (db *DB) total(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQuery, p *listPlan,
-	continuation bool, getGen func() (int64, error)) (int, error) {
+	continuation bool, getGen func() (int64, error), span countSpan) (int, bool, error) {
 	if q.Filter == nil && q.Type != "" {
-		return tx.typeSize(ctx, tenant, q.Type)
+		n, err := tx.typeSize(ctx, tenant, q.Type)
+		return n, true, err
 	}
 	g, err := getGen()
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	lc := &db.lists
 	binding := scimd.QueryBinding(tenant, q)
@@ -656,17 +741,39 @@ func (db *DB) total(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQue
 	e, ok := lc.counts.get(binding)
 	lc.mu.Unlock()
 	if ok && (e.gen == g || (continuation && time.Since(e.at) < walkTTL)) {
-		return e.n, nil
-	}
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM resources r WHERE `+p.where, p.args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("sqlite: list: count: %w", err)
+		return e.n, true, nil
 	}
 	lc.counted.Add(1)
+	query, args := `SELECT count(*) FROM `+p.from()+` WHERE `+p.where, p.args
+	switch {
+	case span.limit > 0 && span.at != nil:
+		// The matches after the page's start, at most limit of them: an
+		// index range from the position, whatever the list's length.
+		cond, a := p.seek(*span.at)
+		query = `SELECT count(*) FROM (SELECT 1 FROM ` + p.from() + ` WHERE ` + p.where + ` AND ` + cond + ` LIMIT ?)`
+		args = append(slices.Clone(p.args), append(a, span.limit)...)
+		var n int
+		if err := tx.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+			return 0, false, fmt.Errorf("sqlite: list: count: %w", err)
+		}
+		return span.offset + n, n < span.limit, nil
+	case span.limit > 0:
+		// Without a position the page itself was read with OFFSET, so
+		// counting through the page's start costs no more than the page.
+		query = `SELECT count(*) FROM (SELECT 1 FROM ` + p.from() + ` WHERE ` + p.where + ` LIMIT ?)`
+		args = append(slices.Clone(p.args), span.offset+span.limit)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+		return 0, false, fmt.Errorf("sqlite: list: count: %w", err)
+	}
+	if span.limit > 0 && n == span.offset+span.limit {
+		return n, false, nil
+	}
 	lc.mu.Lock()
 	lc.counts.put(binding, countEntry{n: n, gen: g, at: time.Now()}, countCacheSize)
 	lc.mu.Unlock()
-	return n, nil
+	return n, true, nil
 }
 
 // explainPage returns the query plan and SQL of the page query of q, read

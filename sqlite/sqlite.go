@@ -57,7 +57,7 @@ func init() {
 }
 
 // dialect is the SQL dialect the store compiles filters for.
-var dialect = sqlbuild.SQLite{FoldFunc: foldFunc}
+var dialect = sqlbuild.SQLite{FoldFunc: foldFunc, Trigram: true}
 
 // Interface checks.
 var (

@@ -281,6 +281,74 @@ func testFilter(t *testing.T, setup func(*testing.T) *harness) {
 			t.Run(c.filter, func(t *testing.T) { checkFilter(t, h, scimd.TypeUser, c, f) })
 		}
 	})
+	// co, sw and ew of 3 characters or more go through trigram indexes
+	// (SQLite FTS5, PostgreSQL pg_trgm) beside the exact LIKE: results must
+	// not change, whatever the characters, and the indexes must follow
+	// every write.
+	t.Run("Substring", func(t *testing.T) {
+		h := setup(t)
+		f := map[string]*scimd.Resource{
+			"quote": h.createUser(T1, `o"neil@x.test`, map[string]any{"externalId": "Ext-ABC-1",
+				"emails": []any{map[string]any{"value": "O.Neil@Work.example", "type": "work"},
+					map[string]any{"value": "oneil@home.test", "type": "home"}}}),
+			"pct": h.createUser(T1, "100%_off@x.test", map[string]any{"displayName": "Zoë Ærø",
+				"emails": []any{map[string]any{"value": "zoe@work.example", "type": "work"}}}),
+			"chloe": h.createUser(T1, "chloé@x.test", map[string]any{"externalId": "ext-abc-2",
+				"emails": []any{map[string]any{"value": "Chloé@Home.Example", "type": "home"}}}),
+			"plain": h.createUser(T1, "100x_off@x.test", nil),
+		}
+		h.createUser(T2, "o\"neil@x.test", map[string]any{"emails": []any{map[string]any{"value": "o.neil@work.example", "type": "work"}}})
+		for _, c := range []filterCase{
+			{`userName co "\"ne"`, []string{"quote"}},
+			{`userName sw "o\"n"`, []string{"quote"}},
+			{`userName co "0%_"`, []string{"pct"}},
+			{`userName co "0x_o"`, []string{"plain"}},
+			{`userName co "OFF@X.TEST"`, []string{"pct", "plain"}},
+			{`userName ew "é@x.test"`, []string{"chloe"}},
+			{`userName co "LOÉ"`, []string{"chloe"}},
+			{`userName co "xyz"`, nil},
+			{`displayName co "ë æ"`, []string{"pct"}},
+			{`displayName sw "ZOË"`, []string{"pct"}},
+			{`externalId co "ABC"`, []string{"quote"}},
+			{`externalId co "abc"`, []string{"chloe"}},
+			{`externalId ew "C-2"`, nil},
+			{`emails.value co "@work.example"`, []string{"quote", "pct"}},
+			{`emails.value ew "HOME.EXAMPLE"`, []string{"chloe"}},
+			{`emails[type eq "work" and value co "neil"]`, []string{"quote"}},
+			{`emails[type eq "home" and value co "neil@"]`, []string{"quote"}},
+			{`emails[type eq "work" and value co "home"]`, nil},
+			{`emails[value co "neil" and not (type eq "work")]`, []string{"quote"}},
+			{`not (emails.value co "example")`, []string{"plain"}},
+			{`userName co "off" or emails.value sw "chl"`, []string{"pct", "plain", "chloe"}},
+			// A match may not span two e-mail values.
+			{`emails.value co "example\noneil"`, nil},
+		} {
+			t.Run(c.filter, func(t *testing.T) { checkFilter(t, h, scimd.TypeUser, c, f) })
+		}
+		// The indexes follow updates and deletes.
+		h.update(T1, scimd.TypeUser, f["plain"].ID, scimd.ReadOptions{}, func(r *scimd.Resource) ([]scimd.MemberOp, error) {
+			r.Attrs["userName"] = "renamed@y.test"
+			r.Attrs["emails"] = []any{map[string]any{"value": "new@work.example", "type": "work"}}
+			return nil, nil
+		})
+		h.update(T1, scimd.TypeUser, f["quote"].ID, scimd.ReadOptions{}, func(r *scimd.Resource) ([]scimd.MemberOp, error) {
+			delete(r.Attrs, "emails")
+			return nil, nil
+		})
+		if err := h.s.Delete(t.Context(), T1, scimd.TypeUser, f["chloe"].ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []filterCase{
+			{`userName co "x_off"`, nil},
+			{`userName co "renamed"`, []string{"plain"}},
+			{`emails.value co "new@work"`, []string{"plain"}},
+			{`emails.value co "@work.example"`, []string{"pct", "plain"}},
+			{`emails.value co "neil"`, nil},
+			{`externalId co "abc"`, nil},
+		} {
+			t.Run("after/"+c.filter, func(t *testing.T) { checkFilter(t, h, scimd.TypeUser, c, f) })
+		}
+	})
 	t.Run("Unicode", func(t *testing.T) {
 		h := setup(t)
 		f := map[string]*scimd.Resource{

@@ -417,3 +417,131 @@ func compareKeys(a *schema.Attribute, x, y any) int {
 	}
 	return strings.Compare(sx, sy)
 }
+
+// testBoundedCount covers ListQuery.MaxTotal: totalResults is exact while
+// at most cap = max(MaxTotal, Count) matches remain from the page's start,
+// and startIndex-1+cap+1 otherwise, so that walking by startIndex until it
+// passes totalResults still reads every match. A store may ignore
+// MaxTotal and count exactly; with bound set, the store must bound the
+// count of a filter it has not counted before.
+func testBoundedCount(t *testing.T, setup func(*testing.T) *harness, bound bool) {
+	h := setup(t)
+	const matches = 20
+	var want []string // ids of the matching users, in creation order
+	for i := range matches {
+		want = append(want, h.createUser(T1, fmt.Sprintf("m%02d@x.test", (i*7)%matches), map[string]any{
+			"emails": []any{map[string]any{"value": fmt.Sprintf("match%02d@x.test", i), "type": "work"}},
+		}).ID)
+		if i%4 == 0 { // non-matching users in between
+			h.createUser(T1, fmt.Sprintf("other%02d@x.test", i), nil)
+		}
+	}
+	h.createUser(T2, "m99@x.test", map[string]any{"emails": []any{map[string]any{"value": "match99@x.test"}}})
+	byName := func(ids []string) []string {
+		var names []string
+		for _, id := range ids {
+			names = append(names, h.get(T1, scimd.TypeUser, id, scimd.ReadOptions{}).Attrs["userName"].(string))
+		}
+		slices.Sort(names)
+		return names
+	}
+	wantNames := byName(want)
+	userNameAsc, err := filter.ParseAttrPath("userName")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fc := range []struct {
+		name, filter string
+		sortBy       *filter.AttrPath
+	}{
+		{"substring", `emails.value co "match"`, nil},
+		{"range", `userName sw "m"`, nil}, // SQLite counts to plan it
+		{"sorted", `userName sw "m"`, &userNameAsc},
+	} {
+		t.Run(fc.name, func(t *testing.T) {
+			h := h.with(t)
+			base := scimd.ListQuery{Type: scimd.TypeUser, Filter: parse(t, fc.filter), SortBy: fc.sortBy}
+			q := func(start, count, maxTotal int) *scimd.ListQuery {
+				q := base
+				q.StartIndex, q.Count, q.MaxTotal = start, count, maxTotal
+				return &q
+			}
+			// Above the cap: startIndex-1+cap+1 while more than cap
+			// matches remain from the page's start, then exact. A store
+			// may answer the exact count when it knows it anyway (a cached
+			// count, or one it needed to plan the query); the first query of
+			// a filter that needs no plan must give the bound.
+			for i, c := range []struct{ start, count, maxTotal, want int }{
+				{1, 3, 5, 6},
+				{4, 3, 5, 9},
+				{7, 3, 5, 12},                // 14 remain
+				{14, 3, 5, 19},               // 7 remain
+				{15, 3, 5, 20},               // 6 remain: 14+6
+				{16, 3, 5, matches},          // 5 remain: exact
+				{16, 3, 3, 19},               // 5 remain, cap 3
+				{1, 8, 5, 9},                 // cap = max(MaxTotal, Count)
+				{1, 3, matches - 1, matches}, // 20 remain, cap 19: 0+19+1
+				{2, 3, matches - 2, matches}, // 19 remain, cap 18: 1+18+1
+				{1, 0, 5, 6},                 // Count 0: the total alone
+				{19, 3, 5, matches},          // short page
+				{matches, 1, 5, matches},
+				{matches + 1, 1, 5, matches}, // empty page past the end
+				{25, 3, 5, matches},
+			} {
+				got := h.list(T1, q(c.start, c.count, c.maxTotal)).TotalResults
+				if got != c.want && (got != matches || (bound && i == 0 && fc.name == "substring")) {
+					t.Errorf("startIndex %d count %d MaxTotal %d: TotalResults = %d, want %d", c.start, c.count, c.maxTotal, got, c.want)
+				}
+			}
+			// At or below the cap: exact, on the first page and later ones.
+			for _, mt := range []int{matches, matches + 1, 1000} {
+				for _, start := range []int{1, 4} {
+					if got := h.list(T1, q(start, 3, mt)).TotalResults; got != matches {
+						t.Errorf("MaxTotal %d, startIndex %d: TotalResults = %d, want %d", mt, start, got, matches)
+					}
+				}
+			}
+			// 0 counts everything.
+			if got := h.list(T1, q(1, 3, 0)).TotalResults; got != matches {
+				t.Errorf("MaxTotal 0: TotalResults = %d, want %d", got, matches)
+			}
+			// A client walking until startIndex > totalResults reads
+			// every match exactly once, with any page size and cap.
+			for _, pc := range []struct{ count, maxTotal int }{{3, 5}, {1, 1}, {4, 4}, {7, 2}} {
+				var got []string
+				for start, pages := 1, 0; ; pages++ {
+					if pages > 2*matches {
+						t.Fatalf("count %d MaxTotal %d: walk does not end", pc.count, pc.maxTotal)
+					}
+					res := h.list(T1, q(start, pc.count, pc.maxTotal))
+					got = append(got, ids(res.Resources)...)
+					start += pc.count
+					if start > res.TotalResults {
+						break
+					}
+				}
+				if !slices.Equal(byName(got), wantNames) {
+					t.Errorf("count %d MaxTotal %d: walk read %v, want %v", pc.count, pc.maxTotal, byName(got), wantNames)
+				}
+				if fc.sortBy == nil && !slices.Equal(got, want) {
+					t.Errorf("count %d MaxTotal %d: walk order differs from creation order", pc.count, pc.maxTotal)
+				}
+			}
+			// Cursor paging: counted from the list's start.
+			cq := q(0, 3, 5)
+			cq.UseCursor = true
+			if got := h.list(T1, cq).TotalResults; got != 6 && got != matches {
+				t.Errorf("cursor, MaxTotal 5: TotalResults = %d, want 6", got)
+			}
+			cq.MaxTotal = matches
+			if got := h.list(T1, cq).TotalResults; got != matches {
+				t.Errorf("cursor, MaxTotal %d: TotalResults = %d, want %d", matches, got, matches)
+			}
+		})
+	}
+	// Unfiltered lists are always exact.
+	all := len(h.all(T1, scimd.TypeUser, scimd.ReadOptions{}))
+	if got := h.list(T1, &scimd.ListQuery{Type: scimd.TypeUser, StartIndex: 1, Count: 2, MaxTotal: 3}).TotalResults; got != all {
+		t.Errorf("unfiltered, MaxTotal 3: TotalResults = %d, want %d", got, all)
+	}
+}

@@ -87,12 +87,22 @@ func Run(t *testing.T, newStore func(t *testing.T) scimd.Store) {
 	t.Run("Uniqueness", func(t *testing.T) { testUniqueness(t, h) })
 	t.Run("Filter", func(t *testing.T) { testFilter(t, h) })
 	t.Run("Paging", func(t *testing.T) { testPaging(t, h) })
+	t.Run("BoundedCount", func(t *testing.T) { testBoundedCount(t, h, false) })
 	t.Run("IndexWalks", func(t *testing.T) { testIndexWalks(t, h) })
 	t.Run("Cursor", func(t *testing.T) { testCursor(t, h) })
 	t.Run("Sort", func(t *testing.T) { testSort(t, h) })
 	t.Run("Members", func(t *testing.T) { testMembers(t, h) })
 	t.Run("MembersStream", func(t *testing.T) { testMembersStream(t, h) })
 	t.Run("Tenant", func(t *testing.T) { testTenant(t, h) })
+}
+
+// RunBoundedCount runs Run's ListQuery.MaxTotal cases requiring the store
+// to bound the count (Run also accepts a store that ignores MaxTotal and
+// always counts exactly, as MaxTotal allows).
+func RunBoundedCount(t *testing.T, newStore func(t *testing.T) scimd.Store) {
+	testBoundedCount(t, func(t *testing.T) *harness {
+		return &harness{t: t, s: newStore(t), reg: schema.DefaultRegistry()}
+	}, true)
 }
 
 // harness bundles the store under test with helpers that fail the test on

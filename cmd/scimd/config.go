@@ -85,6 +85,7 @@ type LimitsConfig struct {
 	DefaultPageSize           int   `yaml:"defaultPageSize"`
 	MaxPageSize               int   `yaml:"maxPageSize"`
 	MaxGroupMembersInResponse int   `yaml:"maxGroupMembersInResponse"`
+	MaxExactCount             int   `yaml:"maxExactCount"`
 }
 
 // ExtensionConfig declares a custom schema extension of a resource type.
@@ -121,6 +122,7 @@ func DefaultConfig() Config {
 			DefaultPageSize:           100,
 			MaxPageSize:               1000,
 			MaxGroupMembersInResponse: 1000,
+			MaxExactCount:             10000,
 		},
 		LogLevel:  "info",
 		LogFormat: "text",
@@ -174,6 +176,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 		{"SCIMD_DEFAULT_PAGE_SIZE", &c.Limits.DefaultPageSize},
 		{"SCIMD_MAX_PAGE_SIZE", &c.Limits.MaxPageSize},
 		{"SCIMD_MAX_GROUP_MEMBERS_IN_RESPONSE", &c.Limits.MaxGroupMembersInResponse},
+		{"SCIMD_MAX_EXACT_COUNT", &c.Limits.MaxExactCount},
 		{"SCIMD_TENANT_BURST", &c.Limits.TenantBurst},
 		{"SCIMD_CREDENTIAL_BURST", &c.Limits.CredentialBurst},
 		{"SCIMD_AUTH_FAILURE_LIMIT", &c.Limits.AuthFailureLimit},
@@ -284,6 +287,9 @@ func (c *Config) Validate() error {
 	}
 	if l.MaxPageSize < 1 || l.DefaultPageSize < 1 || l.DefaultPageSize > l.MaxPageSize {
 		bad("limits: need 1 <= defaultPageSize (%d) <= maxPageSize (%d)", l.DefaultPageSize, l.MaxPageSize)
+	}
+	if l.MaxExactCount < 0 {
+		bad("limits.maxExactCount %d: must be 0 (always exact) or more", l.MaxExactCount)
 	}
 	if c.DebugAddr != "" && !loopbackAddr(c.DebugAddr) {
 		bad("debugAddr %q: must be a loopback host:port (the profiler is unauthenticated)", c.DebugAddr)

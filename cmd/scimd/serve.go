@@ -107,6 +107,7 @@ func newHandler(cfg Config, db database, reg *schema.Registry, logger *slog.Logg
 		DefaultPageSize:           l.DefaultPageSize,
 		MaxPageSize:               l.MaxPageSize,
 		MaxGroupMembersInResponse: l.MaxGroupMembersInResponse,
+		MaxExactCount:             l.MaxExactCount,
 		HashPassword:              hash,
 		AuthenticationSchemes:     schemes,
 		Logger:                    logger,

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/scimd/scimd"
 	"github.com/scimd/scimd/filter"
@@ -32,6 +33,14 @@ type Builder struct {
 	// Args collects the arguments of everything built so far. Callers may
 	// append their own with Bind.
 	Args []any
+
+	// Driven, when not "", says the caller iterates a substring index
+	// (Driver) and joins each row to resources r; Driven is the index's
+	// rowid expression (equal to r.seq). The filter is then compiled to
+	// test rows one at a time: value-index conditions as lookups of that
+	// rowid (SQLite can test them before reading r's row), and no
+	// substring index subqueries, which would read every match up front.
+	Driven string
 
 	alias int // counter for JSON iteration aliases
 	depth int
@@ -225,6 +234,7 @@ type scalar struct {
 	caseExact bool
 	folded    bool // expr holds Fold(value) already
 	timeCol   bool // expr is a FormatTime text column (or a timestamp column)
+	trgm      bool // expr may have a trigram index (Dialect.Substring)
 	name      string
 }
 
@@ -248,7 +258,7 @@ func (c *compiler) resourceField(p filter.AttrPath) (field, error) {
 	case common(res, "id") && sub == nil:
 		return scalar{expr: "r.id", typ: schema.String, caseExact: true, name: name}, nil
 	case common(res, "externalId") && sub == nil:
-		return scalar{expr: "r.external_id", typ: schema.String, caseExact: a.CaseExact, name: name}, nil
+		return scalar{expr: "r.external_id", typ: schema.String, caseExact: a.CaseExact, trgm: true, name: name}, nil
 	case common(res, "meta") && sub != nil && strings.EqualFold(sub.Name, "created"):
 		return scalar{expr: "r.created", typ: schema.DateTime, timeCol: true, name: name}, nil
 	case common(res, "meta") && sub != nil && strings.EqualFold(sub.Name, "lastModified"):
@@ -258,11 +268,11 @@ func (c *compiler) resourceField(p filter.AttrPath) (field, error) {
 	case common(res, "meta") && sub != nil && strings.EqualFold(sub.Name, "version"):
 		return nil, invalid("filtering on meta.version is not supported")
 	case c.core(res, scimd.TypeUser, "userName") && !a.CaseExact:
-		return scalar{expr: "r.name_lc", typ: schema.String, folded: true, name: name}, nil
+		return scalar{expr: "r.name_lc", typ: schema.String, folded: true, trgm: true, name: name}, nil
 	case c.core(res, scimd.TypeGroup, "displayName") && !a.CaseExact:
-		return scalar{expr: "r.name_lc", typ: schema.String, folded: true, name: name}, nil
+		return scalar{expr: "r.name_lc", typ: schema.String, folded: true, trgm: true, name: name}, nil
 	case c.core(res, scimd.TypeUser, "displayName") && !a.CaseExact:
-		return scalar{expr: "r.display_lc", typ: schema.String, folded: true, name: name}, nil
+		return scalar{expr: "r.display_lc", typ: schema.String, folded: true, trgm: true, name: name}, nil
 	case c.core(res, scimd.TypeUser, "active"):
 		return scalar{expr: "r.active", typ: schema.Boolean, name: name}, nil
 	case c.core(res, scimd.TypeUser, "emails") && sub != nil && indexedEmailSub(sub):
@@ -406,13 +416,14 @@ func (c *compiler) valuePath(v *filter.ValuePath, scope fieldFunc) (string, erro
 		tenant := c.b.Bind(c.b.Tenant)
 		cond, err := c.expr(v.Filter, func(p filter.AttrPath) (field, error) {
 			sub := a.Sub(p.Name)
-			return scalar{expr: emailCol(sub), typ: schema.String, folded: true, name: v.Path.Name + "." + sub.Name}, nil
+			col := emailCol(sub)
+			return scalar{expr: col, typ: schema.String, folded: true, trgm: col == "v.value_lc",
+				name: v.Path.Name + "." + sub.Name}, nil
 		})
 		if err != nil {
 			return "", err
 		}
-		return "r.seq IN (SELECT v.res_seq FROM value_index v WHERE v.tenant_id = " + tenant +
-			" AND v.attr = 'emails' AND " + cond + ")", nil
+		return c.valueIndexTest(tenant, "'emails'", cond), nil
 	}
 	f, err := c.jsonField(res, v.Path.String())
 	if err != nil {
@@ -520,12 +531,31 @@ func (s scalar) compile(c *compiler, op filter.Op, v any) (string, error) {
 			return lhs + " = " + c.b.Bind(str), nil
 		case filter.OpNe:
 			return "((" + lhs + " = " + c.b.Bind(str) + ") IS NOT TRUE)", nil
-		case filter.OpCo:
-			return d.Like(lhs, c.b.Bind("%"+escapeLike(str)+"%")), nil
-		case filter.OpSw:
-			return d.Like(lhs, c.b.Bind(escapeLike(str)+"%")), nil
-		case filter.OpEw:
-			return d.Like(lhs, c.b.Bind("%"+escapeLike(str))), nil
+		case filter.OpCo, filter.OpSw, filter.OpEw:
+			pat := escapeLike(str)
+			if op != filter.OpSw {
+				pat = "%" + pat
+			}
+			if op != filter.OpEw {
+				pat += "%"
+			}
+			like := d.Like(lhs, c.b.Bind(pat))
+			// The trigram index holds the column as stored: usable only
+			// when the column is compared without folding it here, and
+			// only for 3 characters or more (shorter strings have no
+			// trigram). sw needs none: LIKE 'abc%' on these columns is a
+			// range of their B-tree index.
+			if s.trgm && op != filter.OpSw && lhs == s.expr && c.b.Driven == "" && utf8.RuneCountInString(str) >= 3 {
+				if table, match := d.Substring(s.expr, str); table != "" {
+					rowid := "r.seq"
+					if strings.HasPrefix(s.expr, "v.") {
+						rowid = "v.res_seq"
+					}
+					return "(" + like + " AND " + rowid + " IN (SELECT rowid FROM " + table + " WHERE " + table +
+						" MATCH " + c.b.Bind(match) + "))", nil
+				}
+			}
+			return like, nil
 		}
 		return compareOp(c, lhs, op, str, s.name)
 	case schema.Boolean:
@@ -717,16 +747,111 @@ type valueIndex struct {
 func (f valueIndex) compile(c *compiler, op filter.Op, v any) (string, error) {
 	op, neg := positive(op, v)
 	tenant := c.b.Bind(c.b.Tenant)
-	cond, err := scalar{expr: f.col, typ: schema.String, folded: true, name: f.name}.compile(c, op, v)
+	cond, err := scalar{expr: f.col, typ: schema.String, folded: true, trgm: f.col == "v.value_lc", name: f.name}.compile(c, op, v)
 	if err != nil {
 		return "", err
 	}
-	s := "r.seq IN (SELECT v.res_seq FROM value_index v WHERE v.tenant_id = " + tenant +
-		" AND v.attr = " + c.b.D.Quote(f.attr) + " AND " + cond + ")"
+	s := c.valueIndexTest(tenant, c.b.D.Quote(f.attr), cond)
 	if neg {
 		s = "NOT " + s
 	}
 	return s, nil
+}
+
+// valueIndexTest returns the test "some value index row of r for attr
+// satisfies cond": a set of resources read through the index, or, when
+// Driven, a lookup of r's own rows.
+func (c *compiler) valueIndexTest(tenant, attr, cond string) string {
+	if c.b.Driven != "" {
+		return "EXISTS (SELECT 1 FROM value_index v WHERE v.tenant_id = " + tenant +
+			" AND v.res_seq = " + c.b.Driven + " AND v.attr = " + attr + " AND " + cond + ")"
+	}
+	return "r.seq IN (SELECT v.res_seq FROM value_index v WHERE v.tenant_id = " + tenant +
+		" AND v.attr = " + attr + " AND " + cond + ")"
+}
+
+// Driver returns the substring index that can drive a list of rt filtered
+// by e, in creation order: e must be one co or ew comparison of 3
+// characters or more on an attribute with a substring index
+// (Dialect.Substring), or an emails value filter requiring one of its
+// values to contain such a string. Every match of e is then a row of
+// table selected by "table MATCH match", whose rowid is the resource's
+// seq: a store may iterate those rows in rowid order, join resources r on
+// seq, and test e compiled with Driven set to the rowid, reading only as many rows as
+// a page needs when matches are dense, and only the index's candidates
+// when they are rare. ok is false otherwise.
+func (b *Builder) Driver(rt *schema.ResourceType, e filter.Expr) (table, match string, ok bool) {
+	if rt == nil || e == nil {
+		return "", "", false
+	}
+	c := &compiler{b: &Builder{D: b.D}, rt: rt}
+	sub := func(f field, op filter.Op, v any) (string, string, bool) {
+		str, isStr := v.(string)
+		if !isStr || (op != filter.OpCo && op != filter.OpEw) || utf8.RuneCountInString(str) < 3 {
+			return "", "", false
+		}
+		var s scalar
+		switch f := f.(type) {
+		case scalar:
+			s = f
+		case valueIndex:
+			s = scalar{expr: f.col, folded: true, trgm: f.col == "v.value_lc"}
+		default:
+			return "", "", false
+		}
+		if !s.trgm || s.typ != schema.String && s.typ != "" {
+			return "", "", false
+		}
+		switch {
+		case s.folded:
+			str = Fold(str)
+		case !s.caseExact:
+			return "", "", false // folded in SQL: the index holds the raw text
+		}
+		t, m := b.D.Substring(s.expr, str)
+		return t, m, t != ""
+	}
+	switch e := e.(type) {
+	case *filter.Compare:
+		if e == nil {
+			return "", "", false
+		}
+		f, err := c.resourceField(e.Path)
+		if err != nil {
+			return "", "", false
+		}
+		return sub(f, e.Op, e.Value)
+	case *filter.ValuePath:
+		if e == nil || e.Filter == nil || e.Path.Sub != "" {
+			return "", "", false
+		}
+		res, err := c.resolve(e.Path)
+		if err != nil || !c.core(res, scimd.TypeUser, "emails") || !onlySubs(e.Filter, res.Attr, indexedEmailSub) {
+			return "", "", false
+		}
+		// Some conjunct of the value filter must be value co/ew.
+		var find func(x filter.Expr) (string, string, bool)
+		find = func(x filter.Expr) (string, string, bool) {
+			switch x := x.(type) {
+			case *filter.Logical:
+				if !x.And {
+					return "", "", false
+				}
+				if t, m, ok := find(x.Left); ok {
+					return t, m, ok
+				}
+				return find(x.Right)
+			case *filter.Compare:
+				if !strings.EqualFold(x.Path.Name, "value") {
+					return "", "", false
+				}
+				return sub(valueIndex{attr: "emails", col: "v.value_lc"}, x.Op, x.Value)
+			}
+			return "", "", false
+		}
+		return find(e.Filter)
+	}
+	return "", "", false
 }
 
 // membership is members.<sub> of a Group.

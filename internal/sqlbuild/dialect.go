@@ -44,7 +44,9 @@
 // Strings compare folded (Fold on both sides) unless the attribute is
 // caseExact. co, sw and ew compile to LIKE with '\' as escape character; the
 // SQLite store turns case_sensitive_like on, so LIKE is exact as on
-// PostgreSQL. gt/ge/lt/le compare strings, numbers and dateTimes; dateTimes
+// PostgreSQL. co and ew of 3 characters or more on userName, displayName,
+// externalId and emails.value also use a trigram index (Dialect.Substring,
+// Builder.Driver), beside the LIKE, which alone decides. gt/ge/lt/le compare strings, numbers and dateTimes; dateTimes
 // compare as instants, never as raw strings. Booleans support eq and ne only.
 // pr means present and not empty. "x eq null" means "not (x pr)" and
 // "x ne null" means "x pr".
@@ -91,6 +93,14 @@ type Dialect interface {
 	DateTime(expr string) string
 	// Like returns "expr LIKE pattern" with '\' as escape character.
 	Like(expr, pattern string) string
+	// Substring names the substring (trigram) index of column expr: a
+	// full-text table whose rowid is the resource's seq, and the MATCH
+	// argument selecting at least every row whose expr contains s (s has
+	// 3 characters or more). table is "" when the dialect has no such
+	// index for expr or needs none beside LIKE (PostgreSQL's pg_trgm
+	// indexes serve LIKE itself). The compiler keeps the exact LIKE, so
+	// the index may let through rows that do not match.
+	Substring(expr, s string) (table, match string)
 	// Arg converts a Go value for binding: bools, times.
 	Arg(v any) any
 	// Quote returns s as an SQL string literal (used only for identifiers of
@@ -115,6 +125,10 @@ type SQLite struct {
 	// ASCII only, so the sqlite store registers a function that calls Fold;
 	// "" means lower().
 	FoldFunc string
+	// Trigram says the database has the FTS5 trigram tables of
+	// sqlite/migrations/0005_trigram.sql: co, sw and ew on the columns
+	// they index are then prefiltered through them (see Substring).
+	Trigram bool
 }
 
 // Name implements Dialect.
@@ -191,6 +205,24 @@ func (SQLite) DateTime(expr string) string { return "unixepoch(" + expr + ", 'su
 
 // Like implements Dialect.
 func (SQLite) Like(expr, pattern string) string { return expr + " LIKE " + pattern + ` ESCAPE '\'` }
+
+// Substring implements Dialect: a phrase query on the FTS5 trigram table
+// indexing expr, whose rowid is the resource's seq. A phrase of the
+// trigrams of s matches exactly the texts containing s (the tokenizer is
+// case-sensitive and keeps every character), so the index drops no match.
+func (d SQLite) Substring(expr, s string) (table, match string) {
+	if !d.Trigram {
+		return "", ""
+	}
+	phrase := `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	switch expr {
+	case "r.name_lc", "r.display_lc", "r.external_id":
+		return "resources_trgm", strings.TrimPrefix(expr, "r.") + " : " + phrase
+	case "v.value_lc":
+		return "emails_trgm", phrase
+	}
+	return "", ""
+}
 
 // Arg implements Dialect: SQLite has no boolean type.
 func (SQLite) Arg(v any) any {
@@ -289,6 +321,10 @@ func (Postgres) DateTime(expr string) string { return "(" + expr + ")::timestamp
 
 // Like implements Dialect.
 func (Postgres) Like(expr, pattern string) string { return expr + " LIKE " + pattern + ` ESCAPE '\'` }
+
+// Substring implements Dialect: the GIN gin_trgm_ops indexes of
+// postgres/migrations/0004_trigram.sql serve LIKE '%s%' directly.
+func (Postgres) Substring(string, string) (string, string) { return "", "" }
 
 // Arg implements Dialect.
 func (Postgres) Arg(v any) any { return v }

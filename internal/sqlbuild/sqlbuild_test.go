@@ -98,7 +98,7 @@ func compile(t testing.TB, d sqlbuild.Dialect, reg *schema.Registry, c string) (
 
 func TestGolden(t *testing.T) {
 	reg := schema.DefaultRegistry()
-	for _, d := range []sqlbuild.Dialect{sqlbuild.SQLite{}, sqlbuild.Postgres{}} {
+	for _, d := range []sqlbuild.Dialect{sqlbuild.SQLite{Trigram: true}, sqlbuild.Postgres{}} {
 		t.Run(d.Name(), func(t *testing.T) {
 			var out strings.Builder
 			for _, c := range cases {
@@ -191,7 +191,7 @@ func FuzzCompile(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, d := range []sqlbuild.Dialect{sqlbuild.SQLite{}, sqlbuild.Postgres{}} {
+		for _, d := range []sqlbuild.Dialect{sqlbuild.SQLite{Trigram: true}, sqlbuild.Postgres{}} {
 			for _, rt := range reg.ResourceTypes() {
 				b := &sqlbuild.Builder{D: d, Tenant: "t"}
 				s, err := b.Where(rt, e)
@@ -238,5 +238,48 @@ func BenchmarkCompile(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestDriver checks which filters a substring index can drive (SQLite with
+// the trigram tables) and the MATCH argument it gets.
+func TestDriver(t *testing.T) {
+	reg := schema.DefaultRegistry()
+	users := reg.ResourceType(scimd.TypeUser)
+	for _, c := range []struct {
+		filter, table, match string
+	}{
+		{`emails[type eq "work" and value co "@Example"]`, "emails_trgm", `"@example"`},
+		{`emails[value ew "x.TEST" and type eq "work"]`, "emails_trgm", `"x.test"`},
+		{`emails.value co "ab\"c"`, "emails_trgm", `"ab""c"`},
+		{`userName co "ANA"`, "resources_trgm", `name_lc : "ana"`},
+		{`displayName ew "Silva"`, "resources_trgm", `display_lc : "silva"`},
+		{`externalId co "7F3"`, "resources_trgm", `external_id : "7F3"`}, // caseExact
+		{`userName co "an"`, "", ""},                                     // no trigram
+		{`userName sw "ana"`, "", ""},                                    // a B-tree range
+		{`userName co "ana" and active eq true`, "", ""},                 // not alone
+		{`not (userName co "ana")`, "", ""},
+		{`emails[type eq "work" or value co "abc"]`, "", ""},
+		{`emails[primary eq true and value co "abc"]`, "", ""}, // not the value index
+		{`title co "abc"`, "", ""},
+	} {
+		e, err := filter.Parse(c.filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &sqlbuild.Builder{D: sqlbuild.SQLite{Trigram: true}, Tenant: "t1"}
+		table, match, ok := b.Driver(users, e)
+		if table != c.table || match != c.match || ok != (c.table != "") {
+			t.Errorf("%s: Driver = %q, %q, %v; want %q, %q", c.filter, table, match, ok, c.table, c.match)
+		}
+		if len(b.Args) != 0 {
+			t.Errorf("%s: Driver bound arguments %v", c.filter, b.Args)
+		}
+		if _, _, ok := (&sqlbuild.Builder{D: sqlbuild.Postgres{}}).Driver(users, e); ok {
+			t.Errorf("%s: PostgreSQL has a driver", c.filter)
+		}
+		if _, _, ok := (&sqlbuild.Builder{D: sqlbuild.SQLite{}}).Driver(users, e); ok {
+			t.Errorf("%s: SQLite without trigram tables has a driver", c.filter)
+		}
 	}
 }
