@@ -114,6 +114,9 @@ func runCrashTest(t *testing.T, database string, openDB func(context.Context) (c
 			t.Fatalf("%s: open database: %v", when, err)
 		}
 		defer db.Close()
+		if err := db.settle(ctx); err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
 		for _, problem := range checkInvariants(ctx, db) {
 			t.Errorf("%s: invariant violated: %s", when, problem)
 		}
@@ -718,6 +721,12 @@ type crashDB interface {
 	userNameExpr() string
 	// extraChecks are backend-specific checks.
 	extraChecks(ctx context.Context) []string
+	// settle waits until writes the killed process had already handed to
+	// the database are over: a PostgreSQL backend finishes the statements
+	// (and a pipelined COMMIT) it received before it notices that its
+	// client died, so an in-flight write can land after the kill, and must
+	// be resolved only once it has.
+	settle(ctx context.Context) error
 	Close() error
 }
 
@@ -730,6 +739,9 @@ func (d *sqliteCrashDB) count(ctx context.Context, q string) (int64, error) {
 }
 
 func (d *sqliteCrashDB) userNameExpr() string { return "json_extract(doc, '$.userName')" }
+
+// settle has nothing to wait for: SQLite runs inside the killed process.
+func (d *sqliteCrashDB) settle(context.Context) error { return nil }
 
 func (d *sqliteCrashDB) extraChecks(ctx context.Context) []string {
 	var problems []string
@@ -765,6 +777,23 @@ func (d *pgCrashDB) count(ctx context.Context, q string) (int64, error) {
 
 func (d *pgCrashDB) userNameExpr() string                     { return "doc->>'userName'" }
 func (d *pgCrashDB) extraChecks(ctx context.Context) []string { return nil }
+
+func (d *pgCrashDB) settle(ctx context.Context) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n, err := d.count(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+		if err != nil {
+			return fmt.Errorf("settle: %w", err)
+		}
+		if n == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("settle: %d sessions of the killed server still open after 30s", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
 func (d *pgCrashDB) Close() error                             { return d.Conn.Close(context.Background()) }
 
 // checkInvariants checks the database directly and returns the problems
