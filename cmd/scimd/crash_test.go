@@ -794,7 +794,7 @@ func (d *pgCrashDB) settle(ctx context.Context) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
-func (d *pgCrashDB) Close() error                             { return d.Conn.Close(context.Background()) }
+func (d *pgCrashDB) Close() error { return d.Conn.Close(context.Background()) }
 
 // checkInvariants checks the database directly and returns the problems
 // found.
