@@ -215,8 +215,13 @@ func (d SQLite) Substring(expr, s string) (table, match string) {
 		return "", ""
 	}
 	phrase := `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	// Only userName and e-mail values have trigram tables (migration
+	// 0005): the attributes substring searches are made on. Each indexed
+	// column costs every write that changes it a segment of FTS5 index;
+	// displayName and externalId co/ew keep the LIKE (a dense match still
+	// stops after a page; a rare one reads the tenant).
 	switch expr {
-	case "r.name_lc", "r.display_lc", "r.external_id":
+	case "r.name_lc":
 		return "resources_trgm", strings.TrimPrefix(expr, "r.") + " : " + phrase
 	case "v.value_lc":
 		return "emails_trgm", phrase
