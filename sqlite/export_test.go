@@ -61,3 +61,10 @@ func (db *DB) ResetListCache() {
 func (db *DB) WriteStats() (batches, ops int64) {
 	return db.wstats.batches.Load(), db.wstats.ops.Load()
 }
+
+// PendingTrigrams returns how many resources wait for the trigram indexer.
+func (db *DB) PendingTrigrams(ctx context.Context) (int, error) {
+	var n int
+	err := db.queryRow(ctx, `SELECT count(*) FROM trgm_pending`).Scan(&n)
+	return n, err
+}

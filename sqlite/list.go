@@ -395,6 +395,12 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 	if err != nil {
 		return nil, err
 	}
+	if p.usesTrigrams() {
+		// Index the writes acknowledged so far (see trigram.go).
+		if err := db.syncTrigrams(ctx); err != nil {
+			return nil, err
+		}
+	}
 	binding := "" // scimd.QueryBinding, computed when a cache needs it
 	bind := func() string {
 		if binding == "" {

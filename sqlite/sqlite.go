@@ -92,6 +92,8 @@ type DB struct {
 	wmu     sync.RWMutex  // guards wclosed against sends on a closed wq
 	wclosed bool
 	wstats  struct{ batches, ops atomic.Int64 } // committed batches and the operations they kept
+
+	trgm trigramIndexer // keeps the trigram tables up to date; see trigram.go
 }
 
 // Option configures Open.
@@ -145,6 +147,7 @@ func Open(ctx context.Context, path string, reg *schema.Registry, opts ...Option
 		db.Close()
 		return nil, err
 	}
+	db.startTrigramIndexer()
 	return db, nil
 }
 
@@ -213,6 +216,7 @@ func (db *DB) open() error {
 
 // Close closes the database, after the writes already queued.
 func (db *DB) Close() error {
+	db.stopTrigramIndexer()
 	db.stopWriter()
 	var errs []error
 	for _, c := range []*stmtCache{db.rstmts, db.wstmts} {

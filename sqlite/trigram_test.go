@@ -1,0 +1,86 @@
+package sqlite_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/scimd/scimd"
+	"github.com/scimd/scimd/filter"
+)
+
+// TestTrigramIndexOffWritePath checks that writes only queue their
+// trigram re-indexing, that a substring query still sees every write made
+// before it (it indexes what is pending first), and that the background
+// indexer drains the queue on its own.
+func TestTrigramIndexOffWritePath(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenFileDB(t)
+	var ids []string
+	for i := range 30 {
+		u, err := db.Create(ctx, "t1", benchUser(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, u.ID)
+	}
+	if n, err := db.PendingTrigrams(ctx); err != nil || n == 0 {
+		t.Fatalf("pending after creates = %d, %v; want the creates queued", n, err)
+	}
+	list := func(f string) int {
+		t.Helper()
+		e, err := filter.Parse(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := db.List(ctx, "t1", &scimd.ListQuery{Type: scimd.TypeUser, Filter: e, StartIndex: 1, Count: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(res.Resources)
+	}
+	if got := list(`userName co "user0000017"`); got != 1 {
+		t.Errorf("userName co before indexing: %d results, want 1", got)
+	}
+	if n, err := db.PendingTrigrams(ctx); err != nil || n != 0 {
+		t.Errorf("pending after a substring query = %d, %v; want 0", n, err)
+	}
+	// Change one user's e-mail: the old value must stop matching and the
+	// new one match, at once.
+	_, err := db.Update(ctx, "t1", scimd.TypeUser, ids[5], scimd.ReadOptions{}, func(r *scimd.Resource) ([]scimd.MemberOp, error) {
+		r.Attrs["emails"] = []any{map[string]any{"value": "renamed.person@elsewhere.test", "type": "work", "primary": true}}
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := list(`emails[type eq "work" and value co "renamed.person@"]`); got != 1 {
+		t.Errorf("new e-mail: %d results, want 1", got)
+	}
+	if err := db.Delete(ctx, "t1", scimd.TypeUser, ids[7], nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(`userName co "user0000007"`); got != 0 {
+		t.Errorf("deleted user still found: %d results", got)
+	}
+	// The background indexer drains what writes queue.
+	for i := range 30 {
+		if _, err := db.Create(ctx, "t1", benchUser(100+i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := db.PendingTrigrams(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("background indexer left %d rows pending after 10s", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
