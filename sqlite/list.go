@@ -749,7 +749,6 @@ func (db *DB) total(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQue
 	if ok && (e.gen == g || (continuation && time.Since(e.at) < walkTTL)) {
 		return e.n, true, nil
 	}
-	lc.counted.Add(1)
 	query, args := `SELECT count(*) FROM `+p.from()+` WHERE `+p.where, p.args
 	switch {
 	case span.limit > 0 && span.at != nil:
@@ -759,6 +758,7 @@ func (db *DB) total(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQue
 		query = `SELECT count(*) FROM (SELECT 1 FROM ` + p.from() + ` WHERE ` + p.where + ` AND ` + cond + ` LIMIT ?)`
 		args = append(slices.Clone(p.args), append(a, span.limit)...)
 		var n int
+		lc.counted.Add(1)
 		if err := tx.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
 			return 0, false, fmt.Errorf("sqlite: list: count: %w", err)
 		}
@@ -769,11 +769,29 @@ func (db *DB) total(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQue
 		query = `SELECT count(*) FROM (SELECT 1 FROM ` + p.from() + ` WHERE ` + p.where + ` LIMIT ?)`
 		args = append(slices.Clone(p.args), span.offset+span.limit)
 	}
+	// A capped count ("at least offset+limit") is cached like an exact one,
+	// under its own key, while the tenant is unchanged: a filter with more
+	// matches than the cap would otherwise count cap rows on every request
+	// for its first page.
+	capKey := ""
+	if span.limit > 0 {
+		capKey = binding + "\x00cap\x00" + strconv.Itoa(span.offset+span.limit)
+		lc.mu.Lock()
+		e, ok := lc.counts.get(capKey)
+		lc.mu.Unlock()
+		if ok && e.gen == g {
+			return e.n, false, nil
+		}
+	}
 	var n int
+	lc.counted.Add(1)
 	if err := tx.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
 		return 0, false, fmt.Errorf("sqlite: list: count: %w", err)
 	}
 	if span.limit > 0 && n == span.offset+span.limit {
+		lc.mu.Lock()
+		lc.counts.put(capKey, countEntry{n: n, gen: g, at: time.Now()}, countCacheSize)
+		lc.mu.Unlock()
 		return n, false, nil
 	}
 	lc.mu.Lock()

@@ -84,3 +84,49 @@ func TestTrigramIndexOffWritePath(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestCappedCountCachedUntilWrite checks that a capped count (more matches
+// than MaxTotal) is reused while the tenant is unchanged and recounted
+// after a write.
+func TestCappedCountCachedUntilWrite(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenFileDB(t)
+	var ids []string
+	for i := range 30 {
+		u, err := db.Create(ctx, "t1", benchUser(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, u.ID)
+	}
+	e, err := filter.Parse(`emails[type eq "work" and value co "@example.com"]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := func() int {
+		t.Helper()
+		res, err := db.List(ctx, "t1", &scimd.ListQuery{Type: scimd.TypeUser, Filter: e, StartIndex: 1, Count: 3, MaxTotal: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.TotalResults
+	}
+	if got := total(); got != 6 {
+		t.Fatalf("30 matches, MaxTotal 5: TotalResults = %d, want 6", got)
+	}
+	_, _, counted := db.ListStats()
+	if got := total(); got != 6 {
+		t.Fatalf("again: TotalResults = %d, want 6", got)
+	}
+	if _, _, again := db.ListStats(); again != counted {
+		t.Errorf("the capped count was recounted for an unchanged tenant (%d counts, then %d)", counted, again)
+	}
+	for _, id := range ids[4:] {
+		if err := db.Delete(ctx, "t1", scimd.TypeUser, id, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := total(); got != 4 {
+		t.Errorf("after deleting all but 4: TotalResults = %d, want 4", got)
+	}
+}
