@@ -13,6 +13,7 @@ import (
 	"github.com/scimd/scimd"
 	"github.com/scimd/scimd/filter"
 	"github.com/scimd/scimd/internal/sqlbuild"
+	"github.com/scimd/scimd/schema"
 )
 
 // DefaultCacheBytes is the default budget of the read cache; see
@@ -360,7 +361,7 @@ func (db *DB) decodeCached(e cachedRow, groups bool) (*scimd.Resource, error) {
 	if r.Schemas, err = decodeSchemas(e.schemas); err != nil {
 		return nil, fmt.Errorf("sqlite: resource %s: schemas: %w", r.ID, err)
 	}
-	if r.Attrs, err = decodeDoc(db.reg.ResourceType(r.Type), e.doc); err != nil {
+	if r.Attrs, err = schema.DecodeStored(db.reg.ResourceType(r.Type), e.doc); err != nil {
 		return nil, fmt.Errorf("sqlite: resource %s: %w", r.ID, err)
 	}
 	if groups && r.Type == scimd.TypeUser {

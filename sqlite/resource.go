@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/scimd/scimd"
-	"github.com/scimd/scimd/internal/jsonvalue"
 	"github.com/scimd/scimd/internal/sqlbuild"
 	"github.com/scimd/scimd/schema"
 )
@@ -69,7 +68,7 @@ func (db *DB) scanRaw(s scanner, groups bool, extra ...any) (row, rawRow, error)
 	if r.Schemas, err = decodeSchemas(raw.schemas); err != nil {
 		return rw, raw, fmt.Errorf("sqlite: resource %s: schemas: %w", r.ID, err)
 	}
-	if r.Attrs, err = decodeDoc(db.reg.ResourceType(r.Type), raw.doc); err != nil {
+	if r.Attrs, err = schema.DecodeStored(db.reg.ResourceType(r.Type), raw.doc); err != nil {
 		return rw, raw, fmt.Errorf("sqlite: resource %s: %w", r.ID, err)
 	}
 	if groups && r.Type == scimd.TypeUser {
@@ -107,85 +106,6 @@ func decodeGroups(s string) ([]scimd.GroupRef, error) {
 		out = append(out, scimd.GroupRef{Value: p[0], Display: p[1]})
 	}
 	return out, nil
-}
-
-// decodeDoc decodes a stored document, turning JSON numbers into int64 or
-// float64 as the schema declares (integer or decimal).
-func decodeDoc(rt *schema.ResourceType, doc string) (map[string]any, error) {
-	v, numbers, err := jsonvalue.Decode(doc)
-	if err != nil {
-		return nil, fmt.Errorf("decode document: %w", err)
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		if v != nil {
-			return nil, fmt.Errorf("decode document: %T, not an object", v)
-		}
-		m = map[string]any{} // a stored null, as encoding/json left it
-	}
-	if !numbers {
-		return m, nil // nothing for fixNumbers to convert
-	}
-	for k, v := range m {
-		var a *schema.Attribute
-		if rt != nil {
-			if ext := rt.Extension(k); ext != nil {
-				if obj, ok := v.(map[string]any); ok {
-					for ek, ev := range obj {
-						obj[ek] = fixNumbers(ext.Schema.Attr(ek), ev)
-					}
-				}
-				continue
-			}
-			a = rt.Schema.Attr(k)
-			if a == nil {
-				a = findAttr(schema.CommonAttributes, k)
-			}
-		}
-		m[k] = fixNumbers(a, v)
-	}
-	return m, nil
-}
-
-func findAttr(attrs []*schema.Attribute, name string) *schema.Attribute {
-	for _, a := range attrs {
-		if strings.EqualFold(a.Name, name) {
-			return a
-		}
-	}
-	return nil
-}
-
-// fixNumbers converts json.Number values under attribute a (nil: unknown).
-func fixNumbers(a *schema.Attribute, v any) any {
-	switch v := v.(type) {
-	case json.Number:
-		if a != nil && a.Type == schema.Decimal {
-			if f, err := v.Float64(); err == nil {
-				return f
-			}
-		}
-		if i, err := v.Int64(); err == nil {
-			return i
-		}
-		if f, err := v.Float64(); err == nil {
-			return f
-		}
-		return v.String()
-	case []any:
-		for i, e := range v {
-			v[i] = fixNumbers(a, e)
-		}
-	case map[string]any:
-		for k, e := range v {
-			var sub *schema.Attribute
-			if a != nil {
-				sub = a.Sub(k)
-			}
-			v[k] = fixNumbers(sub, e)
-		}
-	}
-	return v
 }
 
 // extracted are the indexed columns derived from a resource's attributes.
