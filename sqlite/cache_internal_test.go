@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/scimd/scimd"
@@ -64,5 +65,53 @@ func TestUniqueName(t *testing.T) {
 		if name != want || ok != wok {
 			t.Errorf("%v: uniqueName = %q, %v; extract = %q, %v", r.Attrs, name, ok, want, wok)
 		}
+	}
+}
+
+// TestCacheAdmission checks the doorkeeper: a cache with room admits every
+// fill; a full one admits a row only on its second offer, so a stream of
+// rows read once does not evict what is there.
+func TestCacheAdmission(t *testing.T) {
+	row := func(i int) cachedRow {
+		id := fmt.Sprintf("u%06d", i)
+		return cachedRow{tenant: "t1", typ: "User", id: id, doc: `{"userName":"` + id + `"}`}
+	}
+	has := func(c *rowCache, i int) bool {
+		_, ok := c.get(cacheKey{"t1", "User", row(i).id}, false)
+		return ok
+	}
+	c := newRowCache(16 << 10)
+	n := 0 // rows admitted while the cache had room
+	for ; ; n++ {
+		r := row(n)
+		if c.used+entryOverhead+int64(len(r.tenant)+len(r.typ)+len(r.id)+len(r.doc)) > c.budget {
+			break
+		}
+		c.fill(c.snapshot(), r)
+		if !has(c, n) {
+			t.Fatalf("row %d not admitted while the cache had room", n)
+		}
+	}
+	if n < 8 {
+		t.Fatalf("only %d rows fit", n)
+	}
+	for i := range 1000 { // each read once: none gets into the full cache
+		c.fill(c.snapshot(), row(100000+i))
+	}
+	for i := range n {
+		if !has(c, i) {
+			t.Fatalf("row %d was evicted by rows read only once", i)
+		}
+	}
+	c.fill(c.snapshot(), row(200000)) // a first offer is only remembered
+	if has(c, 200000) {
+		t.Fatal("a first offer to a full cache was admitted")
+	}
+	c.fill(c.snapshot(), row(200000)) // the second is admitted, evicting the oldest
+	if !has(c, 200000) {
+		t.Error("a row offered twice was not admitted")
+	}
+	if c.used > c.budget {
+		t.Errorf("used %d > budget %d", c.used, c.budget)
 	}
 }
