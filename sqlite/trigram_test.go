@@ -7,6 +7,7 @@ import (
 
 	"github.com/scimd/scimd"
 	"github.com/scimd/scimd/filter"
+	"github.com/scimd/scimd/sqlite"
 )
 
 // TestTrigramIndexOffWritePath checks that writes only queue their
@@ -16,14 +17,7 @@ import (
 func TestTrigramIndexOffWritePath(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenFileDB(t)
-	var ids []string
-	for i := range 30 {
-		u, err := db.Create(ctx, "t1", benchUser(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, u.ID)
-	}
+	ids := createBenchUsers(t, db, 0, 30)
 	if n, err := db.PendingTrigrams(ctx); err != nil || n == 0 {
 		t.Fatalf("pending after creates = %d, %v; want the creates queued", n, err)
 	}
@@ -64,11 +58,7 @@ func TestTrigramIndexOffWritePath(t *testing.T) {
 		t.Errorf("deleted user still found: %d results", got)
 	}
 	// The background indexer drains what writes queue.
-	for i := range 30 {
-		if _, err := db.Create(ctx, "t1", benchUser(100+i)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	createBenchUsers(t, db, 100, 30)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		n, err := db.PendingTrigrams(ctx)
@@ -91,14 +81,7 @@ func TestTrigramIndexOffWritePath(t *testing.T) {
 func TestCappedCountCachedUntilWrite(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenFileDB(t)
-	var ids []string
-	for i := range 30 {
-		u, err := db.Create(ctx, "t1", benchUser(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, u.ID)
-	}
+	ids := createBenchUsers(t, db, 0, 30)
 	e, err := filter.Parse(`emails[type eq "work" and value co "@example.com"]`)
 	if err != nil {
 		t.Fatal(err)
@@ -129,4 +112,19 @@ func TestCappedCountCachedUntilWrite(t *testing.T) {
 	if got := total(); got != 4 {
 		t.Errorf("after deleting all but 4: TotalResults = %d, want 4", got)
 	}
+}
+
+// createBenchUsers creates benchUser(from) … benchUser(from+n-1) in tenant
+// t1, one write each, and returns their ids.
+func createBenchUsers(t *testing.T, db *sqlite.DB, from, n int) []string {
+	t.Helper()
+	var ids []string
+	for i := range n {
+		u, err := db.Create(context.Background(), "t1", benchUser(from+i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, u.ID)
+	}
+	return ids
 }
