@@ -112,25 +112,37 @@ func (h *Handler) writeClientError(w http.ResponseWriter, e *Error) {
 	h.writeError(w, e)
 }
 
-// token serves the token endpoint.
-func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
+// clientRequest starts a request of the token and revocation endpoints:
+// the tenant, the form body, and the client it authenticates. ok is false
+// when one of them failed; the error has then been written.
+func (h *Handler) clientRequest(w http.ResponseWriter, r *http.Request) (_ *scimd.Tenant, _ url.Values, _ *scimd.OAuthClient, ok bool) {
 	tenant := h.tenant(r)
 	if tenant == nil {
 		h.writeError(w, oauthErr(http.StatusNotFound, "invalid_request", "unknown tenant"))
-		return
+		return nil, nil, nil, false
 	}
 	form, e := readForm(r)
 	if e != nil {
 		h.writeError(w, e)
-		return
+		return nil, nil, nil, false
 	}
 	client, e := h.authenticateClient(r, tenant.ID, form)
 	if e != nil {
 		h.writeClientError(w, e)
+		return nil, nil, nil, false
+	}
+	return tenant, form, client, true
+}
+
+// token serves the token endpoint.
+func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
+	tenant, form, client, ok := h.clientRequest(w, r)
+	if !ok {
 		return
 	}
 	now := h.cfg.Now()
 	var resp *tokenResponse
+	var e *Error
 	switch gt := form.Get("grant_type"); gt {
 	case scimd.GrantAuthorizationCode:
 		resp, e = h.codeGrant(r, tenant.ID, client, form, now)
@@ -388,19 +400,8 @@ func (h *Handler) issue(tenant string, client *scimd.OAuthClient, family, scope 
 // token existed, so the endpoint reveals nothing about tokens; a client can
 // revoke only its own tokens. Revoking a refresh token revokes its family.
 func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
-	tenant := h.tenant(r)
-	if tenant == nil {
-		h.writeError(w, oauthErr(http.StatusNotFound, "invalid_request", "unknown tenant"))
-		return
-	}
-	form, e := readForm(r)
-	if e != nil {
-		h.writeError(w, e)
-		return
-	}
-	client, e := h.authenticateClient(r, tenant.ID, form)
-	if e != nil {
-		h.writeClientError(w, e)
+	tenant, form, client, ok := h.clientRequest(w, r)
+	if !ok {
 		return
 	}
 	tok := form.Get("token")
@@ -411,7 +412,6 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
 	// token_type_hint is not needed: the prefix tells the kind.
 	var id string
 	var sum []byte
-	var ok bool
 	if strings.HasPrefix(tok, RefreshTokenPrefix) {
 		id, sum, ok = splitOpaque(RefreshTokenPrefix, tok)
 	} else {
