@@ -43,16 +43,7 @@ const basicCols = `credential_id, tenant_id, username, hash, created, last_used,
 
 func scanBasic(s scanner) (*scimd.BasicCredential, error) {
 	var c scimd.BasicCredential
-	var created string
-	var used sql.NullString
-	if err := s.Scan(&c.ID, &c.Tenant, &c.Username, &c.Hash, &created, &used, &c.Revoked); err != nil {
-		return nil, err
-	}
-	var err error
-	if c.Created, err = parseTime(created); err != nil {
-		return nil, err
-	}
-	if c.LastUsed, err = parseNullTime(used); err != nil {
+	if err := s.Scan(&c.ID, &c.Tenant, &c.Username, &c.Hash, scanTime(&c.Created), scanNullTime(&c.LastUsed), &c.Revoked); err != nil {
 		return nil, err
 	}
 	return &c, nil
@@ -132,8 +123,8 @@ const clientCols = `client_id, tenant_id, name, secret_hash, redirect_uris, gran
 
 func scanClient(s scanner) (*scimd.OAuthClient, error) {
 	var c scimd.OAuthClient
-	var uris, grants, created string
-	if err := s.Scan(&c.ID, &c.Tenant, &c.Name, &c.SecretHash, &uris, &grants, &c.OktaApp, &created, &c.Revoked); err != nil {
+	var uris, grants string
+	if err := s.Scan(&c.ID, &c.Tenant, &c.Name, &c.SecretHash, &uris, &grants, &c.OktaApp, scanTime(&c.Created), &c.Revoked); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(uris), &c.RedirectURIs); err != nil {
@@ -142,9 +133,7 @@ func scanClient(s scanner) (*scimd.OAuthClient, error) {
 	if err := json.Unmarshal([]byte(grants), &c.Grants); err != nil {
 		return nil, fmt.Errorf("bad stored grants: %w", err)
 	}
-	var err error
-	c.Created, err = parseTime(created)
-	return &c, err
+	return &c, nil
 }
 
 // OAuthClient implements scimd.OAuthStore.
@@ -221,16 +210,8 @@ const codeCols = `code_id, tenant_id, client_id, hash, redirect_uri, scope, chal
 
 func scanCode(s scanner) (*scimd.OAuthCode, error) {
 	var c scimd.OAuthCode
-	var created, expires string
 	if err := s.Scan(&c.ID, &c.Tenant, &c.ClientID, &c.Hash, &c.RedirectURI, &c.Scope, &c.Challenge, &c.ChallengeMethod,
-		&c.Family, &created, &expires, &c.Used); err != nil {
-		return nil, err
-	}
-	var err error
-	if c.Created, err = parseTime(created); err != nil {
-		return nil, err
-	}
-	if c.Expires, err = parseTime(expires); err != nil {
+		&c.Family, scanTime(&c.Created), scanTime(&c.Expires), &c.Used); err != nil {
 		return nil, err
 	}
 	return &c, nil
@@ -322,20 +303,8 @@ const oauthTokenCols = `token_id, tenant_id, client_id, kind, hash, family, scop
 
 func scanOAuthToken(s scanner) (*scimd.OAuthToken, error) {
 	var t scimd.OAuthToken
-	var created, expires string
-	var used sql.NullString
-	if err := s.Scan(&t.ID, &t.Tenant, &t.ClientID, &t.Kind, &t.Hash, &t.Family, &t.Scope, &created, &expires, &used,
-		&t.Rotated, &t.Revoked); err != nil {
-		return nil, err
-	}
-	var err error
-	if t.Created, err = parseTime(created); err != nil {
-		return nil, err
-	}
-	if t.Expires, err = parseTime(expires); err != nil {
-		return nil, err
-	}
-	if t.LastUsed, err = parseNullTime(used); err != nil {
+	if err := s.Scan(&t.ID, &t.Tenant, &t.ClientID, &t.Kind, &t.Hash, &t.Family, &t.Scope, scanTime(&t.Created), scanTime(&t.Expires),
+		scanNullTime(&t.LastUsed), &t.Rotated, &t.Revoked); err != nil {
 		return nil, err
 	}
 	return &t, nil
@@ -462,16 +431,10 @@ func (db *DB) CreateOAuthConnectCode(ctx context.Context, c *scimd.OAuthConnectC
 func (db *DB) OAuthConnectCodes(ctx context.Context, tenant string, now time.Time) ([]*scimd.OAuthConnectCode, error) {
 	return queryCredentials(ctx, db, "connect codes", func(s scanner) (*scimd.OAuthConnectCode, error) {
 		var c scimd.OAuthConnectCode
-		var created, expires string
-		if err := s.Scan(&c.ID, &c.Tenant, &c.Hash, &created, &expires, &c.Used); err != nil {
+		if err := s.Scan(&c.ID, &c.Tenant, &c.Hash, scanTime(&c.Created), scanTime(&c.Expires), &c.Used); err != nil {
 			return nil, err
 		}
-		var err error
-		if c.Created, err = parseTime(created); err != nil {
-			return nil, err
-		}
-		c.Expires, err = parseTime(expires)
-		return &c, err
+		return &c, nil
 	}, `SELECT code_id, tenant_id, hash, created, expires, used FROM oauth_connect_codes
 		WHERE tenant_id = ? AND used = 0 AND expires > ? ORDER BY created`, tenant, formatTime(now))
 }

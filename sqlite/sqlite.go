@@ -426,9 +426,39 @@ func nullTime(t time.Time) any {
 	return formatTime(t)
 }
 
-func parseNullTime(s sql.NullString) (time.Time, error) {
-	if !s.Valid || s.String == "" {
-		return time.Time{}, nil
+// timeCol is a Scan destination for a stored time (RFC 3339 text) that
+// parses it into *t. With null set, NULL or "" gives the zero time (an
+// optional time: expiry, last use); without, they are an error.
+type timeCol struct {
+	t    *time.Time
+	null bool
+}
+
+// scanTime and scanNullTime return Scan destinations for a required and
+// an optional stored time.
+func scanTime(t *time.Time) timeCol     { return timeCol{t: t} }
+func scanNullTime(t *time.Time) timeCol { return timeCol{t: t, null: true} }
+
+// Scan implements sql.Scanner.
+func (c timeCol) Scan(src any) error {
+	var s string
+	switch v := src.(type) {
+	case string:
+		s = v
+	case []byte:
+		s = string(v)
+	case nil:
+	default:
+		return fmt.Errorf("sqlite: stored time of type %T", src)
 	}
-	return parseTime(s.String)
+	if s == "" && c.null {
+		*c.t = time.Time{}
+		return nil
+	}
+	t, err := parseTime(s)
+	if err != nil {
+		return err
+	}
+	*c.t = t
+	return nil
 }

@@ -82,17 +82,14 @@ const tenantCols = `tenant_id, name, disabled, created,
 
 func scanTenant(s scanner) (*scimd.Tenant, error) {
 	var t scimd.Tenant
-	var created string
 	var hosts sql.NullString
-	if err := s.Scan(&t.ID, &t.Name, &t.Disabled, &created, &hosts); err != nil {
+	if err := s.Scan(&t.ID, &t.Name, &t.Disabled, scanTime(&t.Created), &hosts); err != nil {
 		return nil, err
 	}
 	if hosts.String != "" {
 		t.Hosts = strings.Fields(hosts.String)
 	}
-	var err error
-	t.Created, err = parseTime(created)
-	return &t, err
+	return &t, nil
 }
 
 func tenantWhere(ctx context.Context, q querier, what, where string, arg any) (*scimd.Tenant, error) {
@@ -318,19 +315,7 @@ const tokenCols = `token_id, tenant_id, name, hash, created, expires, last_used,
 
 func scanToken(s scanner) (*scimd.Token, error) {
 	var t scimd.Token
-	var created string
-	var expires, used sql.NullString
-	if err := s.Scan(&t.ID, &t.Tenant, &t.Name, &t.Hash, &created, &expires, &used, &t.Revoked); err != nil {
-		return nil, err
-	}
-	var err error
-	if t.Created, err = parseTime(created); err != nil {
-		return nil, err
-	}
-	if t.Expires, err = parseNullTime(expires); err != nil {
-		return nil, err
-	}
-	if t.LastUsed, err = parseNullTime(used); err != nil {
+	if err := s.Scan(&t.ID, &t.Tenant, &t.Name, &t.Hash, scanTime(&t.Created), scanNullTime(&t.Expires), scanNullTime(&t.LastUsed), &t.Revoked); err != nil {
 		return nil, err
 	}
 	return &t, nil
