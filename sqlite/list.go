@@ -391,6 +391,11 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 	if q == nil {
 		q = &scimd.ListQuery{}
 	}
+	// The IdP lookup, answered by the read cache before any SQL is
+	// compiled (see cache.go).
+	if out, ok, err := db.listCached(ctx, tenant, q); ok || err != nil {
+		return out, err
+	}
 	p, err := db.plan(tenant, q)
 	if err != nil {
 		return nil, err
@@ -417,9 +422,6 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 		at = &k
 	}
 
-	if out, ok, err := db.listCached(ctx, tenant, q); ok || err != nil {
-		return out, err
-	}
 	if out, ok, err := db.listOneStatement(ctx, q, p); ok || err != nil {
 		return out, err
 	}
