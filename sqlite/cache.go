@@ -220,15 +220,20 @@ func (c *rowCache) fill(snap uint64, r cachedRow) {
 	if c == nil {
 		return
 	}
-	e := &r
-	e.prev, e.next = nil, nil
-	e.size = entryOverhead + int64(len(e.tenant)+len(e.typ)+len(e.id)+len(e.schemas)+len(e.doc)+len(e.groups)+len(e.name))
-	if e.size > c.budget/8 { // one huge document must not flush the cache
-		return
-	}
+	e := sized(r)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.seq != snap {
+		return
+	}
+	c.insert(e)
+}
+
+// insert adds e (sized) unless the budget is full and admit refuses it,
+// replacing any entry with its id or name and evicting the least recently
+// used; the caller holds mu.
+func (c *rowCache) insert(e *cachedRow) {
+	if e.size > c.budget/8 { // one huge document must not flush the cache
 		return
 	}
 	if c.used+e.size > c.budget && !c.admit(e) {
@@ -255,6 +260,14 @@ func (c *rowCache) fill(snap uint64, r cachedRow) {
 	for c.used > c.budget {
 		c.remove(c.head.prev)
 	}
+}
+
+// sized returns a new entry holding r, with its size set.
+func sized(r cachedRow) *cachedRow {
+	e := &r
+	e.prev, e.next = nil, nil
+	e.size = entryOverhead + int64(len(e.tenant)+len(e.typ)+len(e.id)+len(e.schemas)+len(e.doc)+len(e.groups)+len(e.name))
+	return e
 }
 
 // admit reports whether r may enter the cache when that means evicting:
@@ -306,6 +319,42 @@ func (c *rowCache) invalidate(ids []cacheKey, names []nameKey) {
 		if e, ok := c.names[k]; ok {
 			c.remove(e)
 		}
+	}
+}
+
+// replace is invalidate of one resource (its row and the names) followed
+// by the insert of r, the row a write just committed for it (write-through:
+// the next read of a resource just written is a hit). Like invalidate it
+// makes pending fills fail.
+//
+// A write that started from a cached row passes its version as read: r
+// goes in only if the entry is still there, at that version and under the
+// current epoch. Otherwise another write of the same group commit changed
+// what the resource's row depends on without changing its version (a
+// membership change of a user changes its groups), and that write's
+// invalidation, which ran first, must stand. A write that read the row in
+// its transaction (read < 0) saw every earlier write of the batch, and the
+// later ones invalidate after this.
+func (c *rowCache) replace(r cachedRow, read int64, names []nameKey) {
+	if c == nil {
+		return
+	}
+	e := sized(r)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	ok := read < 0
+	if old, found := c.rows[e.key()]; found {
+		ok = ok || (c.current(old) && old.version == read)
+		c.remove(old)
+	}
+	for _, k := range names {
+		if old, found := c.names[k]; found {
+			c.remove(old)
+		}
+	}
+	if ok {
+		c.insert(e)
 	}
 }
 
@@ -545,6 +594,21 @@ func (tx *Tx) invalidateAfter(tenant, typ string, ids []string, names ...any) {
 		}
 	}
 	tx.afterCommit(func() { c.invalidate(ks, ns) })
+}
+
+// refreshAfter puts r, the row of a resource as tx writes it, in the cache
+// once tx commits, in place of the row read (version read, or -1 when it
+// was read from SQL in tx) and the names; see rowCache.replace.
+func (tx *Tx) refreshAfter(r cachedRow, read int64, names ...string) {
+	c := tx.db.cache
+	if c == nil {
+		return
+	}
+	ns := make([]nameKey, 0, len(names))
+	for _, n := range names {
+		ns = append(ns, nameKey{r.tenant, r.typ, n})
+	}
+	tx.afterCommit(func() { c.replace(r, read, ns) })
 }
 
 // bumpAfter invalidates every cached resource of typ in tenant once tx

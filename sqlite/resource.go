@@ -589,7 +589,7 @@ func (db *DB) Update(ctx context.Context, tenant, typ, id string, opt scimd.Read
 		return nil, err
 	}
 	for try := 0; ; try++ {
-		r, retry, err := db.updateOnce(ctx, tenant, rt, id, opt, fn)
+		r, retry, err := db.updateOnce(ctx, tenant, rt, id, opt, fn, try == 0)
 		if !retry || try >= maxUpdateTries {
 			if retry {
 				return nil, fmt.Errorf("sqlite: update %s %s: too many concurrent updates", typ, id)
@@ -600,19 +600,22 @@ func (db *DB) Update(ctx context.Context, tenant, typ, id string, opt scimd.Read
 }
 
 // updateOnce runs one read-modify-write; retry reports a lost version race.
+// The first try may start from the cached row (see readForUpdate).
 func (db *DB) updateOnce(ctx context.Context, tenant string, rt *schema.ResourceType, id string,
-	opt scimd.ReadOptions, fn scimd.UpdateFunc) (_ *scimd.Resource, retry bool, _ error) {
+	opt scimd.ReadOptions, fn scimd.UpdateFunc, first bool) (_ *scimd.Resource, retry bool, _ error) {
 	tx, err := db.beginWrite(ctx)
 	if err != nil {
 		return nil, false, err
 	}
 	defer tx.Rollback()
-	rw, err := tx.findResource(ctx, tenant, rt.Name, id)
+	groups := opt.Groups && rt.Name == scimd.TypeUser
+	rw, read, err := tx.readForUpdate(ctx, tenant, rt.Name, id, groups, first)
 	if err != nil {
 		return nil, false, err
 	}
 	r := rw.res
-	old, count := r.Meta, r.MemberCount
+	old, count, memberOf := r.Meta, r.MemberCount, r.Groups
+	r.Groups = nil // fn sees the resource as stored
 	before := extract(r)
 	oldDisplay, _ := str(r.Attrs, "displayName") // in members' groups
 	ops, err := fn(r)
@@ -620,7 +623,7 @@ func (db *DB) updateOnce(ctx context.Context, tenant string, rt *schema.Resource
 		return nil, false, err
 	}
 	r.ID, r.Type, r.Meta, r.MemberCount = id, rt.Name, old, count
-	r.Members, r.Groups = nil, nil
+	r.Members, r.Groups = nil, memberOf
 
 	delta := int64(0)
 	for _, op := range ops {
@@ -673,7 +676,10 @@ func (db *DB) updateOnce(ctx context.Context, tenant string, rt *schema.Resource
 	} else if n == 0 {
 		return nil, true, nil // changed since read: run fn again
 	}
-	tx.invalidateAfter(tenant, rt.Name, []string{id}, before.nameLC, x.nameLC)
+	r.Meta.Version = old.Version + 1
+	r.Meta.LastModified = tx.now
+	r.MemberCount += int(delta)
+	tx.refreshAfter(written(tenant, rw.seq, r, schemas, doc, read), read.version, names(before.nameLC, x.nameLC)...)
 	if d, _ := str(r.Attrs, "displayName"); rt.Name == scimd.TypeGroup && d != oldDisplay {
 		tx.bumpAfter(tenant, scimd.TypeUser) // every member's groups name the group
 	}
@@ -682,9 +688,6 @@ func (db *DB) updateOnce(ctx context.Context, tenant string, rt *schema.Resource
 			return nil, false, err
 		}
 	}
-	r.Meta.Version = old.Version + 1
-	r.Meta.LastModified = tx.now
-	r.MemberCount += int(delta)
 	if err := tx.load(ctx, tenant, []*scimd.Resource{r}, opt); err != nil {
 		return nil, false, err
 	}
@@ -692,6 +695,68 @@ func (db *DB) updateOnce(ctx context.Context, tenant string, rt *schema.Resource
 		return nil, false, fmt.Errorf("sqlite: update %s %s: commit: %w", rt.Name, id, err)
 	}
 	return r, false, nil
+}
+
+// updateRead is how an update read the row it starts from.
+type updateRead struct {
+	version   int64  // of the cached row it started from; -1: read in the transaction
+	groups    string // the stored groups of a User (groupsCol), when hasGroups
+	hasGroups bool
+}
+
+// readForUpdate reads the resource an update starts from, with the groups
+// of a User if groups is set. With cached set it may take the row from the
+// read cache instead of reading it in the transaction: the UPDATE's
+// version check makes that safe, because every write of a resource's row
+// bumps its version, so a cached row that is no longer current fails the
+// check and the update runs again (then with cached false).
+func (tx *Tx) readForUpdate(ctx context.Context, tenant, typ, id string, groups, cached bool) (row, updateRead, error) {
+	if cached {
+		if e, ok := tx.db.cache.get(cacheKey{tenant, typ, id}, groups); ok {
+			r, err := tx.db.decodeCached(e, groups)
+			if err != nil {
+				return row{}, updateRead{}, err
+			}
+			return row{seq: e.seq, res: r}, updateRead{version: e.version, groups: e.groups, hasGroups: e.hasGroups}, nil
+		}
+	}
+	query := findQuery
+	if groups {
+		query = findGroupsQuery
+	}
+	rw, raw, err := tx.db.scanRaw(tx.QueryRowContext(ctx, query, tenant, id, typ), groups)
+	if errors.Is(err, sql.ErrNoRows) {
+		return rw, updateRead{}, scimd.NotFound("Resource %s not found", id)
+	}
+	if err != nil {
+		return rw, updateRead{}, fmt.Errorf("sqlite: get %s %s: %w", typ, id, err)
+	}
+	return rw, updateRead{version: -1, groups: raw.groups.String, hasGroups: groups}, nil
+}
+
+// written returns the cache entry of r as an update stored it: its row
+// seq, the stored schemas and doc, and the groups it read.
+func written(tenant string, seq int64, r *scimd.Resource, schemas, doc string, read updateRead) cachedRow {
+	e := cachedRow{
+		tenant: tenant, seq: seq, id: r.ID, typ: r.Type,
+		created: r.Meta.Created, modified: r.Meta.LastModified, version: r.Meta.Version,
+		memberCount: r.MemberCount, schemas: schemas, doc: doc,
+		groups: read.groups, hasGroups: read.hasGroups,
+	}
+	e.name, e.hasName = uniqueName(r)
+	return e
+}
+
+// names returns the folded names among ns (extracted columns: a string or
+// nil).
+func names(ns ...any) []string {
+	var out []string
+	for _, n := range ns {
+		if s, ok := n.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // applyMemberOp applies one membership change and returns the change in
