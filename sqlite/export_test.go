@@ -68,3 +68,17 @@ func (db *DB) PendingTrigrams(ctx context.Context) (int, error) {
 	err := db.queryRow(ctx, `SELECT count(*) FROM trgm_pending`).Scan(&n)
 	return n, err
 }
+
+// Checkpoints returns how many background checkpoints have run.
+func (db *DB) Checkpoints() int64 {
+	if db.ckpt == nil {
+		return 0
+	}
+	return db.ckpt.runs.Load()
+}
+
+// Checkpoint triggers (checkpoint.go).
+const (
+	CheckpointEveryOps      = ckptEveryOps
+	CheckpointBackstopPages = ckptBackstopPages
+)

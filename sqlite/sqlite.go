@@ -94,6 +94,9 @@ type DB struct {
 	wstats  struct{ batches, ops atomic.Int64 } // committed batches and the operations they kept
 
 	trgm trigramIndexer // keeps the trigram tables up to date; see trigram.go
+
+	ckpt    *checkpointer // nil for ":memory:"; see checkpoint.go
+	ckptOps atomic.Int64  // writes committed since the last checkpoint
 }
 
 // Option configures Open.
@@ -173,7 +176,9 @@ func (db *DB) open() error {
 	if db.path == "" {
 		return errors.New("sqlite: open: empty path")
 	}
-	w, err := sql.Open("sqlite", db.dsn("immediate"))
+	// The writer's own automatic checkpoint is a backstop: see
+	// checkpoint.go.
+	w, err := sql.Open("sqlite", db.dsn("immediate", fmt.Sprintf("wal_autocheckpoint(%d)", ckptBackstopPages)))
 	if err != nil {
 		return fmt.Errorf("sqlite: open writer: %w", err)
 	}
@@ -210,6 +215,11 @@ func (db *DB) open() error {
 	if err := w.Ping(); err != nil {
 		return fmt.Errorf("sqlite: open %s: %w", db.path, err)
 	}
+	if db.path != ":memory:" {
+		if err := db.startCheckpointer(); err != nil {
+			return err
+		}
+	}
 	db.startWriter()
 	return nil
 }
@@ -219,6 +229,7 @@ func (db *DB) Close() error {
 	db.stopTrigramIndexer()
 	db.stopWriter()
 	var errs []error
+	errs = append(errs, db.stopCheckpointer())
 	for _, c := range []*stmtCache{db.rstmts, db.wstmts} {
 		if c != nil {
 			c.close()
