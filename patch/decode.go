@@ -4,25 +4,20 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"strings"
 
 	"github.com/scimd/scimd"
 	"github.com/scimd/scimd/filter"
+	"github.com/scimd/scimd/internal/jsonvalue"
 )
 
 func decode(body []byte) ([]Operation, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, scimd.BadRequest(scimd.ScimTypeInvalidSyntax, "the PATCH request body is empty")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var doc any
-	if err := dec.Decode(&doc); err != nil {
+	doc, _, err := jsonvalue.DecodeBytes(body)
+	if err != nil {
 		return nil, syntaxError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, scimd.BadRequest(scimd.ScimTypeInvalidSyntax, "the PATCH request body has data after the JSON object")
 	}
 	top, ok := doc.(map[string]any)
 	if !ok {
@@ -162,12 +157,9 @@ func duplicateMember(name string) error {
 
 // syntaxError describes a JSON decoding error without echoing Go type names.
 func syntaxError(err error) error {
-	var se *json.SyntaxError
+	var se *jsonvalue.SyntaxError
 	if errors.As(err, &se) {
-		return scimd.BadRequest(scimd.ScimTypeInvalidSyntax, "the PATCH request body is not valid JSON (offset %d): %s", se.Offset, se.Error())
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		return scimd.BadRequest(scimd.ScimTypeInvalidSyntax, "the PATCH request body is truncated JSON")
+		return scimd.BadRequest(scimd.ScimTypeInvalidSyntax, "the PATCH request body is not valid JSON (offset %d): %s", se.Offset, se.Reason())
 	}
 	return scimd.BadRequest(scimd.ScimTypeInvalidSyntax, "the PATCH request body is not valid JSON: %s", err.Error())
 }

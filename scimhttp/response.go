@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/scimd/scimd"
+	"github.com/scimd/scimd/internal/jsonvalue"
 )
 
 // Schema URNs of the SCIM messages (RFC 7644 §3.4.2, §3.4.3, §3.5.2, §3.12)
@@ -154,14 +155,9 @@ func decodeObject(b []byte) (map[string]any, error) {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, scimd.BadRequest(scimd.ScimTypeInvalidSyntax, "the request body is empty; a JSON object is required")
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	v, _, err := jsonvalue.DecodeBytes(b)
+	if err != nil {
 		return nil, jsonSyntaxError(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, scimd.BadRequest(scimd.ScimTypeInvalidSyntax, "the request body has data after the JSON object")
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
@@ -171,6 +167,10 @@ func decodeObject(b []byte) (map[string]any, error) {
 }
 
 func jsonSyntaxError(err error) error {
+	var je *jsonvalue.SyntaxError
+	if errors.As(err, &je) {
+		return scimd.BadRequest(scimd.ScimTypeInvalidSyntax, "malformed JSON at byte %d: %s", je.Offset, je.Reason())
+	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
 		return scimd.BadRequest(scimd.ScimTypeInvalidSyntax, "malformed JSON at byte %d: %v", se.Offset, se)

@@ -40,6 +40,10 @@ func (e *SyntaxError) Error() string {
 	return "jsonvalue: " + e.msg + " at offset " + strconv.Itoa(e.Offset)
 }
 
+// Reason is what is wrong, without the package name and offset: for
+// messages to the sender of the JSON.
+func (e *SyntaxError) Reason() string { return e.msg }
+
 // Decode decodes the JSON value in data. numbers is false when v holds no
 // json.Number, so that a caller converting numbers afterwards can skip its
 // walk (it is true when data has a number, even one a repeated key
