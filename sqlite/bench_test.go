@@ -516,3 +516,33 @@ func BenchmarkUpdateUserName(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkIndexTrigrams measures the background trigram indexer on newly
+// created users (what provisioning leaves it), per user.
+func BenchmarkIndexTrigrams(b *testing.B) {
+	ctx := context.Background()
+	db := MustOpenFileDB(b)
+	db.StopTrigramIndexer()
+	const batch = 2000
+	next := 0
+	for range b.N {
+		b.StopTimer()
+		var rs []*scimd.Resource
+		for range batch {
+			rs = append(rs, benchUser(next))
+			next++
+		}
+		if _, err := db.BulkCreate(ctx, "t1", rs); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		n, err := db.IndexTrigrams(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n != batch {
+			b.Fatalf("indexed %d, want %d", n, batch)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/user")
+}

@@ -82,3 +82,20 @@ const (
 	CheckpointEveryOps      = ckptEveryOps
 	CheckpointBackstopPages = ckptBackstopPages
 )
+
+// StopTrigramIndexer stops the background trigram indexer (IndexTrigrams
+// still works).
+func (db *DB) StopTrigramIndexer() { db.stopTrigramIndexer() }
+
+// IndexTrigrams runs the trigram indexer until nothing is pending and
+// returns how many resources it indexed.
+func (db *DB) IndexTrigrams(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := db.indexTrigrams(ctx)
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+}
