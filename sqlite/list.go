@@ -150,8 +150,15 @@ type listPlan struct {
 	driver string
 }
 
-// listDialect is SQLite's sqllist.Dialect.
-type listDialect struct{ sqlbuild.SQLite }
+// listDialect is SQLite's sqllist.Dialect (an empty struct: a plan holds
+// it without allocating).
+type listDialect struct{}
+
+// Placeholder implements sqllist.Dialect.
+func (listDialect) Placeholder(n int) string { return dialect.Placeholder(n) }
+
+// Arg implements sqllist.Dialect.
+func (listDialect) Arg(v any) any { return dialect.Arg(v) }
 
 // Positional implements sqllist.Dialect.
 func (listDialect) Positional() bool { return true }
