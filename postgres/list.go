@@ -33,21 +33,15 @@ import (
 // balancer, a page that lands on another instance than the previous one
 // falls back to OFFSET, which is correct, only slower (sticky sessions, or
 // cursor paging, keep every page a seek). A cached position serves for
-// walkTTL: within a walk, rows created or deleted meanwhile neither repeat
-// nor skip rows that existed for the whole walk.
+// sqllist.WalkTTL: within a walk, rows created or deleted meanwhile
+// neither repeat nor skip rows that existed for the whole walk.
 //
 // totalResults: a short page gives it without counting. Otherwise it is
-// counted, and the count is cached per query for walkTTL for the pages
-// that continue a walk, so an import counts once, not once per page.
+// counted, and the count is cached per query for sqllist.WalkTTL for the
+// pages that continue a walk, so an import counts once, not once per page.
 // PostgreSQL has no cheap exact count(*), and a per-tenant counter row
 // updated by every write would serialise all writes of a tenant across
 // instances, which is what this backend exists to avoid.
-
-const (
-	walkTTL        = 2 * time.Minute
-	posCacheSize   = 4096
-	countCacheSize = 1024
-)
 
 // listCache holds the position and count caches of a DB.
 type listCache struct {
@@ -72,7 +66,7 @@ func putBounded[V any](m map[string]V, k string, v V, max int, at func(V) time.T
 	if len(m) >= max {
 		now := time.Now()
 		for key, e := range m {
-			if now.Sub(at(e)) >= walkTTL {
+			if now.Sub(at(e)) >= sqllist.WalkTTL {
 				delete(m, key)
 			}
 		}
@@ -90,7 +84,7 @@ func (c *listCache) position(k string) (scimd.PageKey, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.positions[k]
-	if !ok || time.Since(e.at) >= walkTTL {
+	if !ok || time.Since(e.at) >= sqllist.WalkTTL {
 		return scimd.PageKey{}, false
 	}
 	return e.key, true
@@ -102,14 +96,14 @@ func (c *listCache) putPosition(k string, key scimd.PageKey) {
 	if c.positions == nil {
 		c.positions = map[string]posEntry{}
 	}
-	putBounded(c.positions, k, posEntry{key: key, at: time.Now()}, posCacheSize, func(e posEntry) time.Time { return e.at })
+	putBounded(c.positions, k, posEntry{key: key, at: time.Now()}, sqllist.PositionCacheSize, func(e posEntry) time.Time { return e.at })
 }
 
 func (c *listCache) count(k string) (int, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.counts[k]
-	if !ok || time.Since(e.at) >= walkTTL {
+	if !ok || time.Since(e.at) >= sqllist.WalkTTL {
 		return 0, false
 	}
 	return e.n, true
@@ -121,7 +115,7 @@ func (c *listCache) putCount(k string, n int) {
 	if c.counts == nil {
 		c.counts = map[string]countEntry{}
 	}
-	putBounded(c.counts, k, countEntry{n: n, at: time.Now()}, countCacheSize, func(e countEntry) time.Time { return e.at })
+	putBounded(c.counts, k, countEntry{n: n, at: time.Now()}, sqllist.CountCacheSize, func(e countEntry) time.Time { return e.at })
 }
 
 // listDialect is PostgreSQL's sqllist.Dialect (an empty struct: a plan

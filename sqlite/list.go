@@ -37,9 +37,9 @@ import (
 //
 // A cached position is used when the tenant has not changed since it was
 // stored (then the seek returns exactly what OFFSET would), or, if it
-// has, when the position is younger than walkTTL: the request is then the
-// continuation of a walk in progress and gets the rows after the last one
-// the walk saw, which is what a sequential reader wants — no row that
+// has, when the position is younger than sqllist.WalkTTL: the request is
+// then the continuation of a walk in progress and gets the rows after the
+// last one the walk saw, which is what a sequential reader wants — no row that
 // existed for the whole walk is repeated or skipped, whatever is created
 // or deleted meanwhile (OFFSET would skip a row per earlier delete, and
 // repeat rows inserted before the position in a sorted order).
@@ -49,11 +49,11 @@ import (
 // triggers (migration 0002); a filtered list counts with the filter (an
 // index range for indexed filters) and caches the count per query and
 // tenant change counter, so the next pages of a walk do not recount while
-// nothing changed (and, while a walk continues, for walkTTL even if
-// something did: totalResults is then at most walkTTL old, which RFC 7644
-// allows — results are not a snapshot). With ListQuery.MaxTotal, a
+// nothing changed (and, while a walk continues, for sqllist.WalkTTL even
+// if something did: totalResults is then at most WalkTTL old, which RFC
+// 7644 allows — results are not a snapshot). With ListQuery.MaxTotal, a
 // filtered list counts at most cap+1 matches from the page's start
-// (countSpan), never every match.
+// (sqllist.CountSpan), never every match.
 //
 // Cursor paging (RFC 9865) carries the position in the cursor itself
 // (scimd.EncodeCursor), so it seeks on every page and needs no cache.
@@ -62,16 +62,6 @@ import (
 // pages) are shared with the postgres store: see internal/sqllist. What is
 // SQLite's own is here: the caches, the change counter they key on, the
 // per-type counters, choosePlan and the trigram tables.
-
-const (
-	// walkTTL bounds how long a cached position or count serves the
-	// continuation of a walk after the tenant has changed.
-	walkTTL = 2 * time.Minute
-	// posCacheSize and countCacheSize bound the caches (entries are a few
-	// hundred bytes at most).
-	posCacheSize   = 4096
-	countCacheSize = 1024
-)
 
 // listCache holds the position and count caches of a DB. The zero value
 // is ready to use.
@@ -356,7 +346,7 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 				if err != nil {
 					return nil, err
 				}
-				if e.gen == g || time.Since(e.at) < walkTTL {
+				if e.gen == g || time.Since(e.at) < sqllist.WalkTTL {
 					k := e.key
 					at = &k
 					continuation = true
@@ -385,7 +375,7 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 				return nil, err
 			}
 			lc.mu.Lock()
-			lc.positions.put(sqllist.PositionKey(bind(), offset+n), posEntry{key: pg.Keys[n-1], gen: g, at: time.Now()}, posCacheSize)
+			lc.positions.put(sqllist.PositionKey(bind(), offset+n), posEntry{key: pg.Keys[n-1], gen: g, at: time.Now()}, sqllist.PositionCacheSize)
 			lc.mu.Unlock()
 		}
 		if total < 0 {
@@ -533,8 +523,8 @@ func (tx *Tx) typeSize(ctx context.Context, tenant, typ string) (int, error) {
 // total returns totalResults for q and whether it is exact: from the
 // per-type counter for an unfiltered list of one type; else from the count
 // cache (exact counts only, per query and tenant change counter; a
-// continuation also accepts a count up to walkTTL old); else counted over
-// span. An exact count of the whole list is cached; so is a capped count
+// continuation also accepts a count up to sqllist.WalkTTL old); else
+// counted over span. An exact count of the whole list is cached; so is a capped count
 // from the list's start, under its own key, while the tenant is unchanged.
 func (db *DB) total(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQuery, p *listPlan,
 	continuation bool, getGen func() (int64, error), span sqllist.CountSpan) (int, bool, error) {
@@ -551,7 +541,7 @@ func (db *DB) total(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQue
 	lc.mu.Lock()
 	e, ok := lc.counts.get(binding)
 	lc.mu.Unlock()
-	if ok && (e.gen == g || (continuation && time.Since(e.at) < walkTTL)) {
+	if ok && (e.gen == g || (continuation && time.Since(e.at) < sqllist.WalkTTL)) {
 		return e.n, true, nil
 	}
 	query, args := p.CountQuery(span)
@@ -580,11 +570,11 @@ func (db *DB) total(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQue
 	case span.At != nil && span.Limit > 0:
 	case !exact:
 		lc.mu.Lock()
-		lc.counts.put(capKey, countEntry{n: n, gen: g, at: time.Now()}, countCacheSize)
+		lc.counts.put(capKey, countEntry{n: n, gen: g, at: time.Now()}, sqllist.CountCacheSize)
 		lc.mu.Unlock()
 	default:
 		lc.mu.Lock()
-		lc.counts.put(binding, countEntry{n: n, gen: g, at: time.Now()}, countCacheSize)
+		lc.counts.put(binding, countEntry{n: n, gen: g, at: time.Now()}, sqllist.CountCacheSize)
 		lc.mu.Unlock()
 	}
 	return n, exact, nil

@@ -4,8 +4,24 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/scimd/scimd"
+)
+
+// The stores cache, per process, the position each startIndex page ends
+// at and the count of each query (see PositionKey), within these bounds.
+const (
+	// WalkTTL bounds how long a cached position or count serves the
+	// continuation of a walk after the tenant may have changed: rows
+	// created or deleted meanwhile then neither repeat nor skip rows that
+	// existed for the whole walk, and totalResults is at most WalkTTL old
+	// (RFC 7644 does not make results a snapshot).
+	WalkTTL = 2 * time.Minute
+	// PositionCacheSize and CountCacheSize bound the caches (entries are a
+	// few hundred bytes at most).
+	PositionCacheSize = 4096
+	CountCacheSize    = 1024
 )
 
 // Page is the rows of one page query with their positions.
