@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +16,8 @@ import (
 	"github.com/scimd/scimd"
 	"github.com/scimd/scimd/filter"
 	"github.com/scimd/scimd/internal/sqlbuild"
+	"github.com/scimd/scimd/internal/sqllist"
+	"github.com/scimd/scimd/schema"
 )
 
 // Paging (see docs/sqlite-notes.md, "Paging"):
@@ -36,9 +37,9 @@ import (
 //
 // A cached position is used when the tenant has not changed since it was
 // stored (then the seek returns exactly what OFFSET would), or, if it
-// has, when the position is younger than walkTTL: the request is then the
-// continuation of a walk in progress and gets the rows after the last one
-// the walk saw, which is what a sequential reader wants — no row that
+// has, when the position is younger than sqllist.WalkTTL: the request is
+// then the continuation of a walk in progress and gets the rows after the
+// last one the walk saw, which is what a sequential reader wants — no row that
 // existed for the whole walk is repeated or skipped, whatever is created
 // or deleted meanwhile (OFFSET would skip a row per earlier delete, and
 // repeat rows inserted before the position in a sorted order).
@@ -48,24 +49,19 @@ import (
 // triggers (migration 0002); a filtered list counts with the filter (an
 // index range for indexed filters) and caches the count per query and
 // tenant change counter, so the next pages of a walk do not recount while
-// nothing changed (and, while a walk continues, for walkTTL even if
-// something did: totalResults is then at most walkTTL old, which RFC 7644
-// allows — results are not a snapshot). With ListQuery.MaxTotal, a
+// nothing changed (and, while a walk continues, for sqllist.WalkTTL even
+// if something did: totalResults is then at most WalkTTL old, which RFC
+// 7644 allows — results are not a snapshot). With ListQuery.MaxTotal, a
 // filtered list counts at most cap+1 matches from the page's start
-// (countSpan), never every match.
+// (sqllist.CountSpan), never every match.
 //
 // Cursor paging (RFC 9865) carries the position in the cursor itself
 // (scimd.EncodeCursor), so it seeks on every page and needs no cache.
-
-const (
-	// walkTTL bounds how long a cached position or count serves the
-	// continuation of a walk after the tenant has changed.
-	walkTTL = 2 * time.Minute
-	// posCacheSize and countCacheSize bound the caches (entries are a few
-	// hundred bytes at most).
-	posCacheSize   = 4096
-	countCacheSize = 1024
-)
+//
+// The statements themselves (plan, seeks, page and count queries, cursor
+// pages) are shared with the postgres store: see internal/sqllist. What is
+// SQLite's own is here: the caches, the change counter they key on, the
+// per-type counters, choosePlan and the trigram tables.
 
 // listCache holds the position and count caches of a DB. The zero value
 // is ready to use.
@@ -132,239 +128,112 @@ func (c *lru[V]) put(k string, v V, max int) {
 	}
 }
 
-// listPlan is a compiled list query.
+// listPlan is a compiled list query: the shared plan (see sqllist) and
+// what only SQLite has.
 type listPlan struct {
-	where string // condition over resources r
-	args  []any
-	key   string // sort key expression; "" for creation order
-	desc  bool
-
-	// groups reads the groups of Users with each row (groupsCol).
-	groups bool
-
-	// byFilter asks SQLite to find the matches through the filter's
-	// index and sort them, rather than walk the creation-order index and
-	// test each row (see choosePlan).
-	byFilter bool
+	sqllist.Plan
 
 	// driver, when not "", is the FTS5 trigram table (migration 0005)
 	// the query iterates in rowid (= r.seq) order, joining resources:
 	// see sqlbuild.Builder.Driver. Its MATCH argument is the first of
-	// args.
+	// Args.
 	driver string
 }
 
-// from returns the FROM clause of the plan's queries.
-func (p *listPlan) from() string {
-	if p.driver != "" {
-		return p.driver + " JOIN resources r ON r.seq = " + p.driver + ".rowid"
+// listDialect is SQLite's sqllist.Dialect (an empty struct: a plan holds
+// it without allocating).
+type listDialect struct{}
+
+// Placeholder implements sqllist.Dialect.
+func (listDialect) Placeholder(n int) string { return dialect.Placeholder(n) }
+
+// Arg implements sqllist.Dialect.
+func (listDialect) Arg(v any) any { return dialect.Arg(v) }
+
+// Positional implements sqllist.Dialect.
+func (listDialect) Positional() bool { return true }
+
+// resourceGroupsCols is resourceCols followed by groupsCol.
+const resourceGroupsCols = resourceCols + ", " + groupsCol
+
+// Columns implements sqllist.Dialect: what scanResourceExtra scans.
+func (listDialect) Columns(groups bool) string {
+	if groups {
+		return resourceGroupsCols
 	}
-	return "resources r"
+	return resourceCols
 }
 
-// seqCol is the creation-order column to sort and seek on: the driving
-// index's rowid, so that SQLite reads it in order and seeks in it.
-func (p *listPlan) seqCol() string {
-	if p.driver != "" {
-		return p.driver + ".rowid"
-	}
-	return "r.seq"
-}
+// Likely implements sqllist.Dialect: without STAT4 statistics SQLite
+// would guess that a seek keeps few rows and prefer another index.
+func (listDialect) Likely(cond string) string { return "likelihood(" + cond + ", 0.9)" }
+
+// SubqueryAlias implements sqllist.Dialect.
+func (listDialect) SubqueryAlias() string { return "" }
 
 // plan compiles the WHERE condition and sort key of q.
 func (db *DB) plan(tenant string, q *scimd.ListQuery) (*listPlan, error) {
 	b := &sqlbuild.Builder{D: dialect, Tenant: tenant}
-	var driver string
-	if q.Type != "" && q.SortBy == nil {
-		if rt := db.reg.ResourceType(q.Type); rt != nil {
-			// A lone co / ew: iterate its trigram index in creation
-			// order, so that a page reads about Count candidates when
-			// matches are dense and only the candidates when they are rare,
-			// never every match.
-			if table, match, ok := b.Driver(rt, q.Filter); ok {
-				driver, b.Driven = table, table+".rowid"
-				b.Bind(match)
-			}
-		}
-	}
-	where := "r.tenant_id = " + b.Bind(tenant)
-	if driver != "" {
-		where = driver + " MATCH ? AND " + where
-	}
-	var cond, key string
+	var rt *schema.ResourceType
 	if q.Type != "" {
-		rt, err := db.resourceType(q.Type)
-		if err != nil {
-			return nil, err
-		}
-		where += " AND r.type = " + b.Bind(rt.Name)
-		if cond, err = b.Where(rt, q.Filter); err != nil {
-			return nil, err
-		}
-		if key, err = b.SortKey(rt, q.SortBy); err != nil {
-			return nil, err
-		}
-	} else {
-		types := db.reg.ResourceTypes()
 		var err error
-		if cond, err = b.WhereAny(types, q.Filter); err != nil {
-			return nil, err
-		}
-		if key, err = b.SortKeyAny(types, q.SortBy); err != nil {
+		if rt, err = db.resourceType(q.Type); err != nil {
 			return nil, err
 		}
 	}
-	if cond != "1 = 1" {
-		where += " AND " + cond
-	}
-	return &listPlan{where: where, args: b.Args, key: key, desc: q.SortDescending, groups: q.ReadOptions.Groups,
-		driver: driver}, nil
-}
-
-// orderBy returns the ORDER BY list of the plan, or of its reverse (for
-// reading backwards from a position). It matches sqlbuild.OrderBy: the key
-// ascending with NULLs last or descending with NULLs first, then r.seq.
-func (p *listPlan) orderBy(reverse bool) string {
-	if p.key == "" {
-		seq := p.seqCol()
-		if p.byFilter {
-			seq = "+r.seq" // not the index order: drive by the filter
-		}
-		if p.desc != reverse {
-			return seq + " DESC"
-		}
-		return seq
-	}
-	s := p.key + " ASC NULLS LAST"
-	if p.desc != reverse {
-		s = p.key + " DESC NULLS FIRST"
-	}
-	if reverse {
-		return s + ", r.seq DESC"
-	}
-	return s + ", r.seq"
-}
-
-// seek returns the condition selecting the rows after position k in the
-// plan's order, or before it when k.Before.
-func (p *listPlan) seek(k scimd.PageKey) (string, []any) {
-	after := !k.Before
-	if p.key == "" {
-		if after != p.desc {
-			return p.seqCol() + " > ?", []any{k.Seq}
-		}
-		return p.seqCol() + " < ?", []any{k.Seq}
-	}
-	K := p.key
-	// In the forward order NULL keys come last ascending and first
-	// descending; ties on the key go by r.seq ascending.
-	nullsLast := !p.desc
-	if k.Value == nil {
-		switch {
-		case after && nullsLast: // only NULLs follow, by seq
-			return "(" + K + " IS NULL AND r.seq > ?)", []any{k.Seq}
-		case after: // later NULLs, then every non-NULL
-			return "((" + K + " IS NULL AND r.seq > ?) OR " + K + " IS NOT NULL)", []any{k.Seq}
-		case nullsLast: // every non-NULL, then earlier NULLs
-			return "(" + K + " IS NOT NULL OR r.seq < ?)", []any{k.Seq}
-		default: // only earlier NULLs
-			return "(" + K + " IS NULL AND r.seq < ?)", []any{k.Seq}
+	p := &listPlan{Plan: sqllist.Plan{D: listDialect{}, Desc: q.SortDescending, Groups: q.ReadOptions.Groups}}
+	if rt != nil && q.SortBy == nil {
+		// A lone co / ew: iterate its trigram index in creation order, so
+		// that a page reads about Count candidates when matches are dense
+		// and only the candidates when they are rare, never every match.
+		if table, match, ok := b.Driver(rt, q.Filter); ok {
+			p.driver, b.Driven = table, table+".rowid"
+			p.From, p.Seq = table+" JOIN resources r ON r.seq = "+b.Driven, b.Driven
+			b.Bind(match)
 		}
 	}
-	v := k.Value
-	if t, ok := v.(time.Time); ok {
-		v = formatTime(t)
+	where, key, err := sqllist.Condition(b, db.reg, tenant, rt, q)
+	if err != nil {
+		return nil, err
 	}
-	gt, seqCmp := ">", ">"
-	if p.desc {
-		gt = "<"
+	if p.driver != "" {
+		where = p.driver + " MATCH ? AND " + where
 	}
-	if !after {
-		seqCmp = "<"
-		if gt == ">" {
-			gt = "<"
-		} else {
-			gt = ">"
-		}
-	}
-	cond := "(" + K + " " + gt + " ? OR (" + K + " = ? AND r.seq " + seqCmp + " ?)"
-	// NULLs sort after every value ascending, before every value
-	// descending.
-	if after == nullsLast {
-		cond += " OR " + K + " IS NULL"
-	}
-	return cond + ")", []any{v, v, k.Seq}
+	p.Where, p.Args, p.Key = where, b.Args, key
+	return p, nil
 }
 
-// pageQuery returns the SQL and arguments reading up to limit rows in the
-// plan's order (reversed if reverse), after or before position at (nil:
-// from the start) and skipping offset rows (0 for none).
-func (p *listPlan) pageQuery(at *scimd.PageKey, reverse bool, limit, offset int) (string, []any) {
-	args := slices.Clone(p.args)
-	var b strings.Builder
-	b.WriteString("SELECT " + resourceCols)
-	if p.groups {
-		b.WriteString(", " + groupsCol)
-	}
-	if p.key != "" {
-		b.WriteString(", " + p.key)
-	}
-	if p.byFilter {
-		// Pick the page's seqs from the filter's index (covering: seq is
-		// the rowid) and sort only those; then read the page's rows.
-		b.WriteString(" FROM resources r WHERE r.seq IN (SELECT r.seq")
-	}
-	b.WriteString(" FROM " + p.from() + " WHERE " + p.where)
-	if at != nil {
-		cond, a := p.seek(*at)
-		b.WriteString(" AND likelihood(" + cond + ", 0.9)")
-		args = append(args, a...)
-	}
-	b.WriteString(" ORDER BY " + p.orderBy(reverse) + " LIMIT ?")
-	args = append(args, limit)
-	if offset > 0 {
-		b.WriteString(" OFFSET ?")
-		args = append(args, offset)
-	}
-	if p.byFilter {
-		outer := *p
-		outer.byFilter = false
-		b.WriteString(") ORDER BY " + outer.orderBy(reverse))
-	}
-	return b.String(), args
-}
+// pageReader runs the page queries of List in a read transaction: a
+// sqllist.Reader (an unexported type, so that ReadPage is no method of Tx).
+type pageReader Tx
 
-// page is the rows of one page query with their positions.
-type page struct {
-	rs   []*scimd.Resource
-	keys []scimd.PageKey
-}
-
-func (tx *Tx) readPage(ctx context.Context, p *listPlan, query string, args []any) (*page, error) {
+// ReadPage implements sqllist.Reader.
+func (r *pageReader) ReadPage(ctx context.Context, p *sqllist.Plan, query string, args []any) (sqllist.Page, error) {
+	tx := (*Tx)(r)
+	var out sqllist.Page
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list: %w", err)
+		return out, fmt.Errorf("sqlite: list: %w", err)
 	}
 	defer rows.Close()
-	out := &page{}
 	for rows.Next() {
 		var key any
 		var extra []any
-		if p.key != "" {
+		if p.Key != "" {
 			extra = append(extra, &key)
 		}
-		rw, err := tx.db.scanResourceExtra(rows, p.groups, extra...)
+		rw, err := tx.db.scanResourceExtra(rows, p.Groups, extra...)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: list: %w", err)
+			return out, fmt.Errorf("sqlite: list: %w", err)
 		}
 		if b, ok := key.([]byte); ok {
 			key = string(b)
 		}
-		out.rs = append(out.rs, rw.res)
-		out.keys = append(out.keys, scimd.PageKey{Value: key, Seq: rw.seq})
+		out.Resources = append(out.Resources, rw.res)
+		out.Keys = append(out.Keys, scimd.PageKey{Value: key, Seq: rw.seq})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list: %w", err)
+		return out, fmt.Errorf("sqlite: list: %w", err)
 	}
 	return out, nil
 }
@@ -455,11 +324,12 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 			if total, err = db.choosePlan(ctx, tx, tenant, q, p, count+1, continuation, getGen); err != nil {
 				return nil, err
 			}
-			if err := db.cursorPage(ctx, tx, tenant, q, p, at, count, out); err != nil {
+			t, err := sqllist.CursorPage(ctx, (*pageReader)(tx), tenant, q, &p.Plan, at, count, out)
+			if err != nil {
 				return nil, err
 			}
-			if total < 0 && at == nil && out.NextCursor == "" {
-				total = len(out.Resources) // the whole list fits the first page
+			if total < 0 {
+				total = t
 			}
 		}
 	default:
@@ -467,17 +337,16 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 		if count == 0 {
 			break
 		}
-		posKey := bind() + "\x00" + strconv.Itoa(offset)
 		if offset > 0 {
 			lc.mu.Lock()
-			e, ok := lc.positions.get(posKey)
+			e, ok := lc.positions.get(sqllist.PositionKey(bind(), offset))
 			lc.mu.Unlock()
 			if ok {
 				g, err := getGen()
 				if err != nil {
 					return nil, err
 				}
-				if e.gen == g || time.Since(e.at) < walkTTL {
+				if e.gen == g || time.Since(e.at) < sqllist.WalkTTL {
 					k := e.key
 					at = &k
 					continuation = true
@@ -494,36 +363,30 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 		} else if offset > 0 {
 			lc.offsets.Add(1)
 		}
-		query, args := p.pageQuery(at, false, count, skip)
-		pg, err := tx.readPage(ctx, p, query, args)
+		query, args := p.PageQuery(at, false, count, skip)
+		pg, err := (*pageReader)(tx).ReadPage(ctx, &p.Plan, query, args)
 		if err != nil {
 			return nil, err
 		}
-		out.Resources = append(out.Resources, pg.rs...)
-		if n := len(pg.rs); n == count { // a short page ends the walk
+		out.Resources = append(out.Resources, pg.Resources...)
+		if n := len(pg.Resources); n == count { // a short page ends the walk
 			g, err := getGen()
 			if err != nil {
 				return nil, err
 			}
 			lc.mu.Lock()
-			lc.positions.put(bind()+"\x00"+strconv.Itoa(offset+n), posEntry{key: pg.keys[n-1], gen: g, at: time.Now()}, posCacheSize)
+			lc.positions.put(sqllist.PositionKey(bind(), offset+n), posEntry{key: pg.Keys[n-1], gen: g, at: time.Now()}, sqllist.PositionCacheSize)
 			lc.mu.Unlock()
 		}
-		// A short, non-empty page (or an empty first page) gives the
-		// total without counting.
-		if n := len(pg.rs); total < 0 && n < count && (n > 0 || offset == 0) {
-			total = offset + n
+		if total < 0 {
+			total = sqllist.StartTotal(offset, len(pg.Resources), count)
 		}
 	}
 	if err := tx.load(ctx, tenant, out.Resources, q.ReadOptions); err != nil {
 		return nil, err
 	}
 	if total < 0 {
-		span := countSpan{limit: capLimit(q, count)}
-		if !q.UseCursor {
-			span.at, span.offset = at, max(q.StartIndex, 1)-1
-		}
-		if total, _, err = db.total(ctx, tx, tenant, q, p, continuation, getGen, span); err != nil {
+		if total, _, err = db.total(ctx, tx, tenant, q, p, continuation, getGen, sqllist.SpanOf(q, count, at)); err != nil {
 			return nil, err
 		}
 	}
@@ -534,18 +397,15 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 // listOneStatement answers the first page of a filtered index-paged
 // query with the page query alone, outside a transaction (one statement is
 // one snapshot), when the page comes back short: then it holds every match
-// and gives the total, and nothing else needs reading. That is the IdP
-// lookup (userName, externalId or displayName eq …: zero or one match).
-// ok is false when the query does not qualify or the page is full; List
-// then answers it in a read transaction.
+// and gives the total, and nothing else needs reading (see
+// sqllist.OneStatement). ok is false when the query does not qualify or
+// the page is full; List then answers it in a read transaction.
 func (db *DB) listOneStatement(ctx context.Context, q *scimd.ListQuery, p *listPlan) (_ *scimd.ListResult, ok bool, _ error) {
-	count := q.Count
-	if q.UseCursor || q.Filter == nil || count <= 0 || max(q.StartIndex, 1) != 1 ||
-		(p.key == "" && hasRange(q.Filter)) || // choosePlan counts first
-		(q.ReadOptions.Members && q.Type != scimd.TypeUser) { // members: a second statement
+	if !sqllist.OneStatement(q) || (p.Key == "" && hasRange(q.Filter)) { // choosePlan counts first
 		return nil, false, nil
 	}
-	query, args := p.pageQuery(nil, false, count, 0)
+	count := q.Count
+	query, args := p.PageQuery(nil, false, count, 0)
 	rows, err := db.query(ctx, query, args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("sqlite: list: %w", err)
@@ -558,10 +418,10 @@ func (db *DB) listOneStatement(ctx context.Context, q *scimd.ListQuery, p *listP
 		}
 		var key any
 		var extra []any
-		if p.key != "" {
+		if p.Key != "" {
 			extra = append(extra, &key)
 		}
-		rw, err := db.scanResourceExtra(rows, p.groups, extra...)
+		rw, err := db.scanResourceExtra(rows, p.Groups, extra...)
 		if err != nil {
 			return nil, false, fmt.Errorf("sqlite: list: %w", err)
 		}
@@ -593,19 +453,19 @@ func (db *DB) listOneStatement(ctx context.Context, q *scimd.ListQuery, p *listP
 // a full page needs anyway (and which is cached for the following pages).
 func (db *DB) choosePlan(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQuery, p *listPlan,
 	limit int, continuation bool, getGen func() (int64, error)) (int, error) {
-	if q.Filter == nil || p.key != "" || p.driver != "" || !hasRange(q.Filter) {
+	if q.Filter == nil || p.Key != "" || p.driver != "" || !hasRange(q.Filter) {
 		return -1, nil
 	}
 	n, err := tx.typeSize(ctx, tenant, q.Type)
 	if err != nil {
 		return 0, err
 	}
-	span := countSpan{}
-	if c := capLimit(q, limit); c > 0 {
+	span := sqllist.CountSpan{}
+	if c := sqllist.CapLimit(q, limit); c > 0 {
 		// With a bounded count, count far enough to decide: up to the
 		// largest M for which the filter drives (~80,000 at a million
 		// resources and pages of 100), and at least up to the cap.
-		span.limit = max(c, int(math.Sqrt(64*float64(limit)*float64(n)))+2)
+		span.Limit = max(c, int(math.Sqrt(64*float64(limit)*float64(n)))+2)
 	}
 	m, exact, err := db.total(ctx, tx, tenant, q, p, continuation, getGen, span)
 	if err != nil {
@@ -614,10 +474,10 @@ func (db *DB) choosePlan(ctx context.Context, tx *Tx, tenant string, q *scimd.Li
 	if !exact {
 		// More matches than the filter should drive: walk creation order.
 		// The total is counted from the page's start later.
-		p.byFilter = false
+		p.ByFilter = false
 		return -1, nil
 	}
-	p.byFilter = int64(m)*int64(m) <= 64*int64(limit)*int64(n)
+	p.ByFilter = int64(m)*int64(m) <= 64*int64(limit)*int64(n)
 	return m, nil
 }
 
@@ -660,81 +520,14 @@ func (tx *Tx) typeSize(ctx context.Context, tenant, typ string) (int, error) {
 	return n, nil
 }
 
-// cursorPage reads the page of a cursor query into out and sets its
-// cursors. Forward pages read count+1 rows to know whether a next page
-// exists; a previous page (at.Before) reads backwards likewise.
-func (db *DB) cursorPage(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQuery, p *listPlan,
-	at *scimd.PageKey, count int, out *scimd.ListResult) error {
-	back := at != nil && at.Before
-	query, args := p.pageQuery(at, back, count+1, 0)
-	pg, err := tx.readPage(ctx, p, query, args)
-	if err != nil {
-		return err
-	}
-	more := len(pg.rs) > count
-	if more {
-		pg.rs, pg.keys = pg.rs[:count], pg.keys[:count]
-	}
-	if back {
-		slices.Reverse(pg.rs)
-		slices.Reverse(pg.keys)
-	}
-	out.Resources = append(out.Resources, pg.rs...)
-	n := len(pg.rs)
-	if n == 0 {
-		return nil
-	}
-	first, last := pg.keys[0], pg.keys[n-1]
-	first.Before = true
-	switch {
-	case back:
-		// Came from a later page: there is a next page; a previous one
-		// if more rows precede this page.
-		out.NextCursor = scimd.EncodeCursor(tenant, q, last)
-		if more {
-			out.PreviousCursor = scimd.EncodeCursor(tenant, q, first)
-		}
-	default:
-		if more {
-			out.NextCursor = scimd.EncodeCursor(tenant, q, last)
-		}
-		if at != nil {
-			out.PreviousCursor = scimd.EncodeCursor(tenant, q, first)
-		}
-	}
-	return nil
-}
-
-// countSpan says which matches a count covers.
-type countSpan struct {
-	// at: count the matches after this position (the page's start, a
-	// seek); nil: count from the start of the list.
-	at *scimd.PageKey
-	// offset is the number of matches before the page (startIndex-1).
-	offset int
-	// limit, when > 0, stops counting at limit matches from at (with at),
-	// or at offset+limit matches from the start (without): the count is
-	// then a lower bound (see scimd.ListQuery.MaxTotal).
-	limit int
-}
-
-// capLimit returns the countSpan limit for q: cap+1 with
-// cap = max(MaxTotal, count), so that reaching it means "more than cap";
-// 0 (count all) when q has no MaxTotal or no filter.
-func capLimit(q *scimd.ListQuery, count int) int {
-	if q.MaxTotal <= 0 || q.Filter == nil {
-		return 0
-	}
-	return max(q.MaxTotal, count) + 1
-}
-
 // total returns totalResults for q and whether it is exact: from the
 // per-type counter for an unfiltered list of one type; else from the count
 // cache (exact counts only, per query and tenant change counter; a
-// continuation also accepts a count up to walkTTL old); else counted over
-// span. An exact count of the whole list is cached.
+// continuation also accepts a count up to sqllist.WalkTTL old); else
+// counted over span. An exact count of the whole list is cached; so is a capped count
+// from the list's start, under its own key, while the tenant is unchanged.
 func (db *DB) total(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQuery, p *listPlan,
-	continuation bool, getGen func() (int64, error), span countSpan) (int, bool, error) {
+	continuation bool, getGen func() (int64, error), span sqllist.CountSpan) (int, bool, error) {
 	if q.Filter == nil && q.Type != "" {
 		n, err := tx.typeSize(ctx, tenant, q.Type)
 		return n, true, err
@@ -748,36 +541,18 @@ func (db *DB) total(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQue
 	lc.mu.Lock()
 	e, ok := lc.counts.get(binding)
 	lc.mu.Unlock()
-	if ok && (e.gen == g || (continuation && time.Since(e.at) < walkTTL)) {
+	if ok && (e.gen == g || (continuation && time.Since(e.at) < sqllist.WalkTTL)) {
 		return e.n, true, nil
 	}
-	query, args := `SELECT count(*) FROM `+p.from()+` WHERE `+p.where, p.args
-	switch {
-	case span.limit > 0 && span.at != nil:
-		// The matches after the page's start, at most limit of them: an
-		// index range from the position, whatever the list's length.
-		cond, a := p.seek(*span.at)
-		query = `SELECT count(*) FROM (SELECT 1 FROM ` + p.from() + ` WHERE ` + p.where + ` AND ` + cond + ` LIMIT ?)`
-		args = append(slices.Clone(p.args), append(a, span.limit)...)
-		var n int
-		lc.counted.Add(1)
-		if err := tx.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
-			return 0, false, fmt.Errorf("sqlite: list: count: %w", err)
-		}
-		return span.offset + n, n < span.limit, nil
-	case span.limit > 0:
-		// Without a position the page itself was read with OFFSET, so
-		// counting through the page's start costs no more than the page.
-		query = `SELECT count(*) FROM (SELECT 1 FROM ` + p.from() + ` WHERE ` + p.where + ` LIMIT ?)`
-		args = append(slices.Clone(p.args), span.offset+span.limit)
-	}
-	// A capped count ("at least offset+limit") is cached like an exact one,
-	// under its own key, while the tenant is unchanged: a filter with more
-	// matches than the cap would otherwise count cap rows on every request
-	// for its first page.
+	query, args := p.CountQuery(span)
+	// A capped count ("at least offset+limit") from the list's start is
+	// cached like an exact one, under its own key, while the tenant is
+	// unchanged: a filter with more matches than the cap would otherwise
+	// count cap rows on every request for its first page. A count from a
+	// position is neither: the next page counts from its own.
 	capKey := ""
-	if span.limit > 0 {
-		capKey = binding + "\x00cap\x00" + strconv.Itoa(span.offset+span.limit)
+	if span.Limit > 0 && span.At == nil {
+		capKey = binding + "\x00cap\x00" + strconv.Itoa(span.Offset+span.Limit)
 		lc.mu.Lock()
 		e, ok := lc.counts.get(capKey)
 		lc.mu.Unlock()
@@ -790,16 +565,19 @@ func (db *DB) total(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQue
 	if err := tx.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
 		return 0, false, fmt.Errorf("sqlite: list: count: %w", err)
 	}
-	if span.limit > 0 && n == span.offset+span.limit {
+	n, exact := span.Total(n)
+	switch {
+	case span.At != nil && span.Limit > 0:
+	case !exact:
 		lc.mu.Lock()
-		lc.counts.put(capKey, countEntry{n: n, gen: g, at: time.Now()}, countCacheSize)
+		lc.counts.put(capKey, countEntry{n: n, gen: g, at: time.Now()}, sqllist.CountCacheSize)
 		lc.mu.Unlock()
-		return n, false, nil
+	default:
+		lc.mu.Lock()
+		lc.counts.put(binding, countEntry{n: n, gen: g, at: time.Now()}, sqllist.CountCacheSize)
+		lc.mu.Unlock()
 	}
-	lc.mu.Lock()
-	lc.counts.put(binding, countEntry{n: n, gen: g, at: time.Now()}, countCacheSize)
-	lc.mu.Unlock()
-	return n, true, nil
+	return n, exact, nil
 }
 
 // explainPage returns the query plan and SQL of the page query of q, read
@@ -822,7 +600,7 @@ func (db *DB) explainPage(ctx context.Context, tenant string, q *scimd.ListQuery
 	if _, err := db.choosePlan(ctx, tx, tenant, q, p, max(q.Count, 1), false, getGen); err != nil {
 		return "", "", err
 	}
-	query, args := p.pageQuery(at, false, max(q.Count, 1), skip)
+	query, args := p.PageQuery(at, false, max(q.Count, 1), skip)
 	rows, err := tx.QueryContext(ctx, `EXPLAIN QUERY PLAN `+query, args...)
 	if err != nil {
 		return "", "", fmt.Errorf("sqlite: explain: %w", err)

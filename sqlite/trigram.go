@@ -82,7 +82,7 @@ func (db *DB) stopTrigramIndexer() {
 
 // usesTrigrams reports whether the plan's queries read a trigram table.
 func (p *listPlan) usesTrigrams() bool {
-	return p.driver != "" || strings.Contains(p.where, "_trgm")
+	return p.driver != "" || strings.Contains(p.Where, "_trgm")
 }
 
 // syncTrigrams indexes every pending row, chunk by chunk, before a query
