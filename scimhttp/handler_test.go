@@ -317,10 +317,27 @@ func TestMalformedBodies(t *testing.T) {
 	s := newTestServer(t, nil)
 	id := s.createUser("body@example.com").str("id")
 	for _, body := range []string{"", "   ", "{", `{"userName":}`, "[]", `"x"`, "null", `{"a":1} {"b":2}`, "\x00\xff"} {
-		s.do("POST", "/Users", body).expectError(t, http.StatusBadRequest, scimd.ScimTypeInvalidSyntax)
-		s.do("PUT", "/Users/"+id, body).expectError(t, http.StatusBadRequest, scimd.ScimTypeInvalidSyntax)
-		s.do("PATCH", "/Users/"+id, body).expectError(t, http.StatusBadRequest, scimd.ScimTypeInvalidSyntax)
-		s.do("POST", "/.search", body).expectError(t, http.StatusBadRequest, scimd.ScimTypeInvalidSyntax)
+		for _, r := range []*response{
+			s.do("POST", "/Users", body).expectError(t, http.StatusBadRequest, scimd.ScimTypeInvalidSyntax),
+			s.do("PUT", "/Users/"+id, body).expectError(t, http.StatusBadRequest, scimd.ScimTypeInvalidSyntax),
+			s.do("PATCH", "/Users/"+id, body).expectError(t, http.StatusBadRequest, scimd.ScimTypeInvalidSyntax),
+			s.do("POST", "/.search", body).expectError(t, http.StatusBadRequest, scimd.ScimTypeInvalidSyntax),
+		} {
+			// The detail is for the sender: no Go package or type names.
+			if d := r.str("detail"); d == "" || strings.Contains(d, "jsonvalue") || strings.Contains(d, "json:") {
+				t.Errorf("body %q: detail %q", body, d)
+			}
+		}
+	}
+	// A syntax error says where.
+	for _, m := range []string{"POST", "PUT", "PATCH"} {
+		path := "/Users/" + id
+		if m == "POST" {
+			path = "/Users"
+		}
+		if d := s.do(m, path, `{"userName":}`).str("detail"); !strings.Contains(d, "12") {
+			t.Errorf("%s: detail %q does not give the offset 12", m, d)
+		}
 	}
 }
 
