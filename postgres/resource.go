@@ -230,11 +230,8 @@ func (tx *Tx) createResource(ctx context.Context, tenant string, rt *schema.Reso
 			}
 		}
 		r.MemberCount = int(n)
-		if r.Members, err = tx.loadMembers(ctx, tenant, []string{r.ID}, nil); err != nil {
+		if err := tx.load(ctx, tenant, []*scimd.Resource{r}, scimd.ReadOptions{Members: true}); err != nil {
 			return nil, err
-		}
-		if r.Members == nil {
-			r.Members = []scimd.Member{}
 		}
 	}
 	return r, nil
@@ -423,52 +420,31 @@ func (tx *Tx) load(ctx context.Context, tenant string, rs []*scimd.Resource, opt
 // loader is Tx as a storedform.Loader.
 type loader Tx
 
-// LoadMembers implements storedform.Loader.
-func (l *loader) LoadMembers(ctx context.Context, tenant string, groups []string, into map[string][]scimd.Member) error {
-	_, err := (*Tx)(l).loadMembers(ctx, tenant, groups, into)
-	return err
-}
-
-// LoadGroups implements storedform.Loader.
-func (l *loader) LoadGroups(ctx context.Context, tenant string, users []string) (map[string][]scimd.GroupRef, error) {
-	return (*Tx)(l).loadGroups(ctx, tenant, users)
-}
-
-// loadMembers loads the members of groups, in insertion order. With a nil
-// map it returns the members of the single group ids[0].
-func (tx *Tx) loadMembers(ctx context.Context, tenant string, ids []string, into map[string][]scimd.Member) ([]scimd.Member, error) {
-	rows, err := tx.Query(ctx, `SELECT group_id, member_id, member_type, coalesce(display, '')
+// LoadMembers implements storedform.Loader: one query for all of ids.
+func (l *loader) LoadMembers(ctx context.Context, tenant string, ids []string, into map[string][]scimd.Member) error {
+	rows, err := (*Tx)(l).Query(ctx, `SELECT group_id, member_id, member_type, coalesce(display, '')
 		FROM memberships WHERE tenant_id = $1 AND group_id = ANY($2) ORDER BY seq`, tenant, ids)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: load members: %w", err)
+		return fmt.Errorf("postgres: load members: %w", err)
 	}
 	defer rows.Close()
-	var out []scimd.Member
 	for rows.Next() {
 		var g string
 		var m scimd.Member
 		if err := rows.Scan(&g, &m.Value, &m.Type, &m.Display); err != nil {
-			return nil, fmt.Errorf("postgres: load members: %w", err)
+			return fmt.Errorf("postgres: load members: %w", err)
 		}
-		if into == nil {
-			out = append(out, m)
-		} else {
-			into[g] = append(into[g], m)
-		}
+		into[g] = append(into[g], m)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: load members: %w", err)
+		return fmt.Errorf("postgres: load members: %w", err)
 	}
-	if into == nil && out == nil {
-		out = []scimd.Member{}
-	}
-	return out, nil
+	return nil
 }
 
-// loadGroups loads the groups each user is a direct member of, in group
-// creation order.
-func (tx *Tx) loadGroups(ctx context.Context, tenant string, users []string) (map[string][]scimd.GroupRef, error) {
-	rows, err := tx.Query(ctx, `SELECT m.member_id, g.id, coalesce(g.doc->>'displayName', '')
+// LoadGroups implements storedform.Loader: one query for all of users.
+func (l *loader) LoadGroups(ctx context.Context, tenant string, users []string) (map[string][]scimd.GroupRef, error) {
+	rows, err := (*Tx)(l).Query(ctx, `SELECT m.member_id, g.id, coalesce(g.doc->>'displayName', '')
 		FROM memberships m JOIN resources g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
 		WHERE m.tenant_id = $1 AND m.member_id = ANY($2) ORDER BY g.seq`, tenant, users)
 	if err != nil {

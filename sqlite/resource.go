@@ -171,11 +171,8 @@ func (tx *Tx) createResource(ctx context.Context, tenant string, rt *schema.Reso
 			}
 		}
 		r.MemberCount = int(n)
-		if r.Members, err = tx.loadMembers(ctx, tenant, []string{r.ID}, nil); err != nil {
+		if err := tx.load(ctx, tenant, []*scimd.Resource{r}, scimd.ReadOptions{Members: true}); err != nil {
 			return nil, err
-		}
-		if r.Members == nil {
-			r.Members = []scimd.Member{}
 		}
 	}
 	return r, nil
@@ -348,17 +345,6 @@ func (tx *Tx) load(ctx context.Context, tenant string, rs []*scimd.Resource, opt
 // loader is Tx as a storedform.Loader.
 type loader Tx
 
-// LoadMembers implements storedform.Loader.
-func (l *loader) LoadMembers(ctx context.Context, tenant string, groups []string, into map[string][]scimd.Member) error {
-	_, err := (*Tx)(l).loadMembers(ctx, tenant, groups, into)
-	return err
-}
-
-// LoadGroups implements storedform.Loader.
-func (l *loader) LoadGroups(ctx context.Context, tenant string, users []string) (map[string][]scimd.GroupRef, error) {
-	return (*Tx)(l).loadGroups(ctx, tenant, users)
-}
-
 // inChunk bounds the number of values in one IN list.
 const inChunk = 500
 
@@ -366,9 +352,10 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
-// loadMembers loads the members of groups, in insertion order. With a nil
-// map it returns the members of the single group ids[0].
-func (tx *Tx) loadMembers(ctx context.Context, tenant string, ids []string, into map[string][]scimd.Member) ([]scimd.Member, error) {
+// LoadMembers implements storedform.Loader: one query per inChunk groups,
+// sorted by seq in Go.
+func (l *loader) LoadMembers(ctx context.Context, tenant string, ids []string, into map[string][]scimd.Member) error {
+	tx := (*Tx)(l)
 	type mrow struct {
 		seq   int64
 		group string
@@ -386,39 +373,33 @@ func (tx *Tx) loadMembers(ctx context.Context, tenant string, ids []string, into
 		rows, err := tx.QueryContext(ctx, `SELECT seq, group_id, member_id, member_type, coalesce(display, '')
 			FROM memberships WHERE tenant_id = ? AND group_id IN (`+placeholders(len(chunk))+`)`, args...)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: load members: %w", err)
+			return fmt.Errorf("sqlite: load members: %w", err)
 		}
 		for rows.Next() {
 			var r mrow
 			if err := rows.Scan(&r.seq, &r.group, &r.m.Value, &r.m.Type, &r.m.Display); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("sqlite: load members: %w", err)
+				return fmt.Errorf("sqlite: load members: %w", err)
 			}
 			all = append(all, r)
 		}
 		err = rows.Err()
 		rows.Close()
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: load members: %w", err)
+			return fmt.Errorf("sqlite: load members: %w", err)
 		}
 	}
 	slices.SortFunc(all, func(a, b mrow) int { return int(a.seq - b.seq) })
-	if into == nil {
-		out := make([]scimd.Member, 0, len(all))
-		for _, r := range all {
-			out = append(out, r.m)
-		}
-		return out, nil
-	}
 	for _, r := range all {
 		into[r.group] = append(into[r.group], r.m)
 	}
-	return nil, nil
+	return nil
 }
 
-// loadGroups loads the groups each user is a direct member of, in group
-// creation order.
-func (tx *Tx) loadGroups(ctx context.Context, tenant string, users []string) (map[string][]scimd.GroupRef, error) {
+// LoadGroups implements storedform.Loader: one query per inChunk users,
+// sorted by group seq in Go.
+func (l *loader) LoadGroups(ctx context.Context, tenant string, users []string) (map[string][]scimd.GroupRef, error) {
+	tx := (*Tx)(l)
 	type grow struct {
 		seq  int64
 		user string
