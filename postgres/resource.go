@@ -96,7 +96,7 @@ func encodeDoc(r *scimd.Resource) (schemas, doc json.RawMessage, err error) {
 }
 
 // text and boolean bind an extracted column: nil (NULL) unless Valid,
-// else a pointer to its value in x.
+// else a pointer to its value in the Columns.
 func text(c *sql.Null[string]) *string {
 	if !c.Valid {
 		return nil
