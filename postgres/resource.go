@@ -1,8 +1,8 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/scimd/scimd"
 	"github.com/scimd/scimd/internal/sqlbuild"
+	"github.com/scimd/scimd/internal/storedform"
 	"github.com/scimd/scimd/schema"
 )
 
@@ -41,18 +42,11 @@ const groupsOf = `(SELECT json_agg(json_build_array(g.id, coalesce(g.doc->>'disp
 
 // decodeGroups decodes groupsCol.
 func decodeGroups(b []byte) ([]scimd.GroupRef, error) {
-	out := []scimd.GroupRef{}
-	if len(b) == 0 {
-		return out, nil
-	}
-	var pairs [][2]string
-	if err := json.Unmarshal(b, &pairs); err != nil {
+	gs, err := storedform.DecodeGroups(b)
+	if err != nil {
 		return nil, fmt.Errorf("postgres: decode groups: %w", err)
 	}
-	for _, p := range pairs {
-		out = append(out, scimd.GroupRef{Value: p[0], Display: p[1]})
-	}
-	return out, nil
+	return gs, nil
 }
 
 func (db *DB) scanResource(s pgx.Row) (row, error) {
@@ -82,10 +76,10 @@ func (db *DB) scanResourceGroups(s pgx.Row, groups bool) (row, error) {
 	}
 	r.Meta.Created = r.Meta.Created.UTC()
 	r.Meta.LastModified = r.Meta.LastModified.UTC()
-	if err := json.Unmarshal(schs, &r.Schemas); err != nil {
+	var err error
+	if r.Schemas, err = storedform.DecodeSchemas(string(schs)); err != nil {
 		return rw, fmt.Errorf("postgres: resource %s: schemas: %w", r.ID, err)
 	}
-	var err error
 	if r.Attrs, err = schema.DecodeStored(db.reg.ResourceType(r.Type), string(doc)); err != nil {
 		return rw, fmt.Errorf("postgres: resource %s: %w", r.ID, err)
 	}
@@ -93,97 +87,28 @@ func (db *DB) scanResourceGroups(s pgx.Row, groups bool) (row, error) {
 	return rw, nil
 }
 
-// extracted are the indexed columns derived from a resource's attributes.
-// Folding happens here, in Go, with sqlbuild.Fold: the same function the
-// sqlite store and the filter compiler use, so both stores agree.
-type extracted struct {
-	externalID, nameLC, displayLC *string
-	active                        *bool
-	emails                        [][2]*string // folded (type, value)
-}
-
-func str(m map[string]any, key string) (string, bool) {
-	s, ok := m[key].(string)
-	return s, ok
-}
-
-func folded(s string) *string {
-	f := sqlbuild.Fold(s)
-	return &f
-}
-
-func extract(r *scimd.Resource) extracted {
-	var x extracted
-	if s, ok := str(r.Attrs, "externalId"); ok {
-		x.externalID = &s
-	}
-	if s, ok := str(r.Attrs, "displayName"); ok {
-		x.displayLC = folded(s)
-	}
-	switch r.Type {
-	case scimd.TypeUser:
-		if s, ok := str(r.Attrs, "userName"); ok {
-			x.nameLC = folded(s)
-		}
-		if b, ok := r.Attrs["active"].(bool); ok {
-			x.active = &b
-		}
-		if list, ok := r.Attrs["emails"].([]any); ok {
-			for _, e := range list {
-				m, ok := e.(map[string]any)
-				if !ok {
-					continue
-				}
-				var t, v *string
-				if s, ok := str(m, "type"); ok {
-					t = folded(s)
-				}
-				if s, ok := str(m, "value"); ok {
-					v = folded(s)
-				}
-				x.emails = append(x.emails, [2]*string{t, v})
-			}
-		}
-	case scimd.TypeGroup:
-		x.nameLC = x.displayLC
-	}
-	return x
-}
-
+// encodeDoc is storedform.EncodeDoc with the store's name on errors.
 func encodeDoc(r *scimd.Resource) (schemas, doc json.RawMessage, err error) {
-	attrs := r.Attrs
-	if attrs == nil {
-		attrs = map[string]any{}
+	if schemas, doc, err = storedform.EncodeDoc(r); err != nil {
+		return nil, nil, fmt.Errorf("postgres: %w", err)
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(attrs); err != nil {
-		return nil, nil, fmt.Errorf("postgres: encode resource: %w", err)
-	}
-	doc = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	s := r.Schemas
-	if s == nil {
-		s = []string{}
-	}
-	sb, err := json.Marshal(s)
-	if err != nil {
-		return nil, nil, fmt.Errorf("postgres: encode schemas: %w", err)
-	}
-	return sb, doc, nil
+	return schemas, doc, nil
 }
 
-// conflict returns the uniqueness error for a resource of type typ.
-func conflict(typ string, r *scimd.Resource) error {
-	switch typ {
-	case scimd.TypeUser:
-		v, _ := str(r.Attrs, "userName")
-		return scimd.Conflict("userName %q is already taken", v)
-	case scimd.TypeGroup:
-		v, _ := str(r.Attrs, "displayName")
-		return scimd.Conflict("a group with displayName %q already exists", v)
+// text and boolean bind an extracted column: nil (NULL) unless Valid,
+// else a pointer to its value in the Columns.
+func text(c *sql.Null[string]) *string {
+	if !c.Valid {
+		return nil
 	}
-	return scimd.Conflict("a %s with the same unique attribute already exists", typ)
+	return &c.V
+}
+
+func boolean(c *sql.Null[bool]) *bool {
+	if !c.Valid {
+		return nil
+	}
+	return &c.V
 }
 
 // writeError translates the error of a statement writing r: uniqueness and
@@ -191,7 +116,7 @@ func conflict(typ string, r *scimd.Resource) error {
 func writeError(what string, r *scimd.Resource, err error) error {
 	switch {
 	case isUnique(err):
-		return conflict(r.Type, r)
+		return storedform.Conflict(r.Type, r)
 	case badText(err):
 		return &scimd.Error{Status: 400, ScimType: scimd.ScimTypeInvalidValue,
 			Detail: "a value contains a character that cannot be stored (NUL)", Err: err}
@@ -242,50 +167,36 @@ const createSQL = `WITH r AS (INSERT INTO resources
 	SELECT $1, r.seq, 'emails', (e.ord - 1)::integer, e.type_lc, e.value_lc
 	FROM r, unnest($11::text[], $12::text[]) WITH ORDINALITY AS e(type_lc, value_lc, ord)`
 
-// newResource is the stored form of a resource created now from in.
-func newResource(rt *schema.ResourceType, in *scimd.Resource, now time.Time) *scimd.Resource {
-	r := &scimd.Resource{
-		Type:    rt.Name,
-		ID:      scimd.NewID(),
-		Schemas: slices.Clone(in.Schemas),
-		Attrs:   in.Attrs,
-		Meta:    scimd.Meta{Created: now, LastModified: now, Version: 1},
-	}
-	if r.Attrs == nil {
-		r.Attrs = map[string]any{}
-	}
-	return r
-}
-
 // emailColumns splits the folded e-mails of x into the two arrays
 // createSQL and the value index rewrite of Update bind.
-func emailColumns(x extracted) (types, values []*string) {
-	types = make([]*string, len(x.emails))
-	values = make([]*string, len(x.emails))
-	for i, e := range x.emails {
-		types[i], values[i] = e[0], e[1]
+func emailColumns(x *storedform.Columns) (types, values []*string) {
+	types = make([]*string, len(x.Emails))
+	values = make([]*string, len(x.Emails))
+	for i := range x.Emails {
+		e := &x.Emails[i]
+		types[i], values[i] = text(&e.Type), text(&e.Value)
 	}
 	return types, values
 }
 
 // createOne creates a resource without members with createSQL.
 func (db *DB) createOne(ctx context.Context, tenant string, rt *schema.ResourceType, in *scimd.Resource) (*scimd.Resource, error) {
-	r := newResource(rt, in, db.Now().UTC().Truncate(time.Microsecond))
+	r := storedform.New(rt, in, db.Now().UTC().Truncate(time.Microsecond))
 	schemas, doc, err := encodeDoc(r)
 	if err != nil {
 		return nil, err
 	}
-	x := extract(r)
-	types, values := emailColumns(x)
-	if _, err := db.pool.Exec(ctx, createSQL, tenant, r.ID, r.Type, x.externalID, x.nameLC, x.displayLC, x.active,
-		r.Meta.Created, schemas, doc, types, values); err != nil {
+	x := storedform.Extract(r)
+	types, values := emailColumns(&x)
+	if _, err := db.pool.Exec(ctx, createSQL, tenant, r.ID, r.Type, text(&x.ExternalID), text(&x.NameLC), text(&x.DisplayLC),
+		boolean(&x.Active), r.Meta.Created, schemas, doc, types, values); err != nil {
 		return nil, writeError("create", r, err)
 	}
 	return r, nil
 }
 
 func (tx *Tx) createResource(ctx context.Context, tenant string, rt *schema.ResourceType, in *scimd.Resource) (*scimd.Resource, error) {
-	r := newResource(rt, in, tx.now)
+	r := storedform.New(rt, in, tx.now)
 	if in.Members != nil && rt.Name != scimd.TypeGroup {
 		return nil, scimd.BadRequest(scimd.ScimTypeInvalidValue, "a %s has no members", rt.Name)
 	}
@@ -293,16 +204,17 @@ func (tx *Tx) createResource(ctx context.Context, tenant string, rt *schema.Reso
 	if err != nil {
 		return nil, err
 	}
-	x := extract(r)
+	x := storedform.Extract(r)
 	var seq int64
 	err = tx.QueryRow(ctx, `INSERT INTO resources
 		(tenant_id, id, type, external_id, name_lc, display_lc, active, created, last_modified, version, member_count, schemas, doc)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 1, 0, $9, $10) RETURNING seq`,
-		tenant, r.ID, r.Type, x.externalID, x.nameLC, x.displayLC, x.active, tx.now, schemas, doc).Scan(&seq)
+		tenant, r.ID, r.Type, text(&x.ExternalID), text(&x.NameLC), text(&x.DisplayLC), boolean(&x.Active),
+		tx.now, schemas, doc).Scan(&seq)
 	if err != nil {
 		return nil, writeError("create", r, err)
 	}
-	if b := (&pgx.Batch{}); queueValueIndex(b, tenant, seq, x, false) > 0 {
+	if b := (&pgx.Batch{}); queueValueIndex(b, tenant, seq, &x, false) > 0 {
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return nil, valueIndexError(err)
 		}
@@ -318,11 +230,8 @@ func (tx *Tx) createResource(ctx context.Context, tenant string, rt *schema.Reso
 			}
 		}
 		r.MemberCount = int(n)
-		if r.Members, err = tx.loadMembers(ctx, tenant, []string{r.ID}, nil); err != nil {
+		if err := tx.load(ctx, tenant, []*scimd.Resource{r}, scimd.ReadOptions{Members: true}); err != nil {
 			return nil, err
-		}
-		if r.Members == nil {
-			r.Members = []scimd.Member{}
 		}
 	}
 	return r, nil
@@ -331,13 +240,13 @@ func (tx *Tx) createResource(ctx context.Context, tenant string, rt *schema.Reso
 // queueValueIndex queues the statements that (re)write the value index
 // rows of a resource and returns how many it queued. Results are read
 // with valueIndexError.
-func queueValueIndex(b *pgx.Batch, tenant string, seq int64, x extracted, replace bool) int {
+func queueValueIndex(b *pgx.Batch, tenant string, seq int64, x *storedform.Columns, replace bool) int {
 	n := 0
 	if replace {
 		b.Queue(`DELETE FROM value_index WHERE tenant_id = $1 AND res_seq = $2`, tenant, seq)
 		n++
 	}
-	if len(x.emails) > 0 {
+	if len(x.Emails) > 0 {
 		types, values := emailColumns(x)
 		b.Queue(`INSERT INTO value_index (tenant_id, res_seq, attr, ord, type_lc, value_lc)
 			SELECT $1, $2, 'emails', (e.ord - 1)::integer, e.type_lc, e.value_lc
@@ -353,13 +262,6 @@ func valueIndexError(err error) error {
 		return scimd.BadRequest(scimd.ScimTypeInvalidValue, "an email contains a character that cannot be stored (NUL)")
 	}
 	return fmt.Errorf("postgres: value index: %w", err)
-}
-
-// sameEmails reports whether a and b hold the same folded e-mails in the
-// same order: then the value index rows need no rewrite.
-func sameEmails(a, b [][2]*string) bool {
-	eq := func(p, q *string) bool { return (p == nil) == (q == nil) && (p == nil || *p == *q) }
-	return slices.EqualFunc(a, b, func(e, f [2]*string) bool { return eq(e[0], f[0]) && eq(e[1], f[1]) })
 }
 
 // addMembers adds members to a group, skipping existing ones, and returns
@@ -512,81 +414,37 @@ func (tx *Tx) findResource(ctx context.Context, tenant, typ, id, lock string) (r
 // load fills Members of groups and Groups of users as opt says, with one
 // query per kind for all of rs.
 func (tx *Tx) load(ctx context.Context, tenant string, rs []*scimd.Resource, opt scimd.ReadOptions) error {
-	var groups, users []string
-	for _, r := range rs {
-		switch r.Type {
-		case scimd.TypeGroup:
-			if opt.Members {
-				groups = append(groups, r.ID)
-				r.Members = []scimd.Member{}
-			}
-		case scimd.TypeUser:
-			if opt.Groups {
-				users = append(users, r.ID)
-				r.Groups = []scimd.GroupRef{}
-			}
-		}
-	}
-	if len(groups) > 0 {
-		byGroup := map[string][]scimd.Member{}
-		if _, err := tx.loadMembers(ctx, tenant, groups, byGroup); err != nil {
-			return err
-		}
-		for _, r := range rs {
-			if ms, ok := byGroup[r.ID]; ok && r.Type == scimd.TypeGroup {
-				r.Members = ms
-			}
-		}
-	}
-	if len(users) > 0 {
-		byUser, err := tx.loadGroups(ctx, tenant, users)
-		if err != nil {
-			return err
-		}
-		for _, r := range rs {
-			if gs, ok := byUser[r.ID]; ok && r.Type == scimd.TypeUser {
-				r.Groups = gs
-			}
-		}
-	}
-	return nil
+	return storedform.LoadMemberships(ctx, (*loader)(tx), tenant, rs, opt)
 }
 
-// loadMembers loads the members of groups, in insertion order. With a nil
-// map it returns the members of the single group ids[0].
-func (tx *Tx) loadMembers(ctx context.Context, tenant string, ids []string, into map[string][]scimd.Member) ([]scimd.Member, error) {
-	rows, err := tx.Query(ctx, `SELECT group_id, member_id, member_type, coalesce(display, '')
+// loader is Tx as a storedform.Loader.
+type loader Tx
+
+// LoadMembers implements storedform.Loader: one query for all of ids.
+func (l *loader) LoadMembers(ctx context.Context, tenant string, ids []string, into map[string][]scimd.Member) error {
+	rows, err := (*Tx)(l).Query(ctx, `SELECT group_id, member_id, member_type, coalesce(display, '')
 		FROM memberships WHERE tenant_id = $1 AND group_id = ANY($2) ORDER BY seq`, tenant, ids)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: load members: %w", err)
+		return fmt.Errorf("postgres: load members: %w", err)
 	}
 	defer rows.Close()
-	var out []scimd.Member
 	for rows.Next() {
 		var g string
 		var m scimd.Member
 		if err := rows.Scan(&g, &m.Value, &m.Type, &m.Display); err != nil {
-			return nil, fmt.Errorf("postgres: load members: %w", err)
+			return fmt.Errorf("postgres: load members: %w", err)
 		}
-		if into == nil {
-			out = append(out, m)
-		} else {
-			into[g] = append(into[g], m)
-		}
+		into[g] = append(into[g], m)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: load members: %w", err)
+		return fmt.Errorf("postgres: load members: %w", err)
 	}
-	if into == nil && out == nil {
-		out = []scimd.Member{}
-	}
-	return out, nil
+	return nil
 }
 
-// loadGroups loads the groups each user is a direct member of, in group
-// creation order.
-func (tx *Tx) loadGroups(ctx context.Context, tenant string, users []string) (map[string][]scimd.GroupRef, error) {
-	rows, err := tx.Query(ctx, `SELECT m.member_id, g.id, coalesce(g.doc->>'displayName', '')
+// LoadGroups implements storedform.Loader: one query for all of users.
+func (l *loader) LoadGroups(ctx context.Context, tenant string, users []string) (map[string][]scimd.GroupRef, error) {
+	rows, err := (*Tx)(l).Query(ctx, `SELECT m.member_id, g.id, coalesce(g.doc->>'displayName', '')
 		FROM memberships m JOIN resources g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
 		WHERE m.tenant_id = $1 AND m.member_id = ANY($2) ORDER BY g.seq`, tenant, users)
 	if err != nil {
@@ -637,7 +495,7 @@ func (tx *Tx) update(ctx context.Context, tenant string, rt *schema.ResourceType
 	}
 	r := rw.res
 	old, count := r.Meta, r.MemberCount
-	oldEmails := extract(r).emails
+	oldEmails := storedform.Extract(r).Emails
 	ops, err := fn(r)
 	if err != nil {
 		return nil, err
@@ -670,15 +528,16 @@ func (tx *Tx) update(ctx context.Context, tenant string, rt *schema.ResourceType
 	// The rest is one pipeline: the UPDATE, the value index rows if the
 	// e-mails changed (most PATCHes and PUTs leave them as they were), the
 	// groups of a User, and COMMIT when it can go with them (below).
-	x := extract(r)
+	x := storedform.Extract(r)
 	b := &pgx.Batch{}
 	b.Queue(`UPDATE resources SET external_id = $1, name_lc = $2, display_lc = $3, active = $4,
 		last_modified = $5, version = version + 1, member_count = member_count + $6, schemas = $7, doc = $8
 		WHERE seq = $9 AND version = $10`,
-		x.externalID, x.nameLC, x.displayLC, x.active, tx.now, delta, schemas, doc, rw.seq, old.Version)
+		text(&x.ExternalID), text(&x.NameLC), text(&x.DisplayLC), boolean(&x.Active),
+		tx.now, delta, schemas, doc, rw.seq, old.Version)
 	nIndex := 0
-	if !sameEmails(oldEmails, x.emails) {
-		nIndex = queueValueIndex(b, tenant, rw.seq, x, true)
+	if !slices.Equal(oldEmails, x.Emails) {
+		nIndex = queueValueIndex(b, tenant, rw.seq, &x, true)
 	}
 	groups := opt.Groups && rt.Name == scimd.TypeUser
 	if groups {

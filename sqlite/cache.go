@@ -14,6 +14,7 @@ import (
 	"github.com/scimd/scimd"
 	"github.com/scimd/scimd/filter"
 	"github.com/scimd/scimd/internal/sqlbuild"
+	"github.com/scimd/scimd/internal/storedform"
 	"github.com/scimd/scimd/schema"
 )
 
@@ -425,8 +426,8 @@ func cachedFrom(tenant string, rw row, raw rawRow, groups bool) cachedRow {
 	return e
 }
 
-// uniqueName returns the folded unique name of r as extract computes it
-// for name_lc, without extract's other columns.
+// uniqueName returns the folded unique name of r as storedform.Extract
+// computes it for name_lc, without Extract's other columns.
 func uniqueName(r *scimd.Resource) (string, bool) {
 	attr := "userName"
 	switch r.Type {
@@ -436,7 +437,7 @@ func uniqueName(r *scimd.Resource) (string, bool) {
 	default:
 		return "", false
 	}
-	s, ok := str(r.Attrs, attr)
+	s, ok := storedform.StringAttr(r.Attrs, attr)
 	if !ok {
 		return "", false
 	}
@@ -450,14 +451,14 @@ func (db *DB) decodeCached(e cachedRow, groups bool) (*scimd.Resource, error) {
 		Meta: scimd.Meta{Created: e.created, LastModified: e.modified, Version: e.version},
 	}
 	var err error
-	if r.Schemas, err = decodeSchemas(e.schemas); err != nil {
+	if r.Schemas, err = storedform.DecodeSchemas(e.schemas); err != nil {
 		return nil, fmt.Errorf("sqlite: resource %s: schemas: %w", r.ID, err)
 	}
 	if r.Attrs, err = schema.DecodeStored(db.reg.ResourceType(r.Type), e.doc); err != nil {
 		return nil, fmt.Errorf("sqlite: resource %s: %w", r.ID, err)
 	}
 	if groups && r.Type == scimd.TypeUser {
-		if r.Groups, err = decodeGroups(e.groups); err != nil {
+		if r.Groups, err = storedform.DecodeGroups(e.groups); err != nil {
 			return nil, fmt.Errorf("sqlite: resource %s: groups: %w", r.ID, err)
 		}
 	}

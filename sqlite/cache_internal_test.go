@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/scimd/scimd"
+	"github.com/scimd/scimd/internal/storedform"
 )
 
 // TestCacheFillRace checks rule 2 of rowCache: a row read before an
@@ -50,7 +51,7 @@ func TestCacheFillRace(t *testing.T) {
 	}
 }
 
-// TestUniqueName pins uniqueName to extract's name_lc, which the name
+// TestUniqueName pins uniqueName to Extract's name_lc, which the name
 // index must agree with.
 func TestUniqueName(t *testing.T) {
 	for _, r := range []*scimd.Resource{
@@ -61,7 +62,8 @@ func TestUniqueName(t *testing.T) {
 		{Type: scimd.TypeGroup, Attrs: map[string]any{}},
 	} {
 		name, ok := uniqueName(r)
-		want, wok := extract(r).nameLC.(string)
+		nameLC := storedform.Extract(r).NameLC
+		want, wok := nameLC.V, nameLC.Valid
 		if name != want || ok != wok {
 			t.Errorf("%v: uniqueName = %q, %v; extract = %q, %v", r.Attrs, name, ok, want, wok)
 		}

@@ -1,10 +1,8 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/scimd/scimd"
 	"github.com/scimd/scimd/internal/sqlbuild"
+	"github.com/scimd/scimd/internal/storedform"
 	"github.com/scimd/scimd/schema"
 )
 
@@ -65,14 +64,14 @@ func (db *DB) scanRaw(s scanner, groups bool, extra ...any) (row, rawRow, error)
 	if r.Meta.LastModified, err = parseTime(raw.modified); err != nil {
 		return rw, raw, err
 	}
-	if r.Schemas, err = decodeSchemas(raw.schemas); err != nil {
+	if r.Schemas, err = storedform.DecodeSchemas(raw.schemas); err != nil {
 		return rw, raw, fmt.Errorf("sqlite: resource %s: schemas: %w", r.ID, err)
 	}
 	if r.Attrs, err = schema.DecodeStored(db.reg.ResourceType(r.Type), raw.doc); err != nil {
 		return rw, raw, fmt.Errorf("sqlite: resource %s: %w", r.ID, err)
 	}
 	if groups && r.Type == scimd.TypeUser {
-		if r.Groups, err = decodeGroups(raw.groups.String); err != nil {
+		if r.Groups, err = storedform.DecodeGroups(raw.groups.String); err != nil {
 			return rw, raw, fmt.Errorf("sqlite: resource %s: groups: %w", r.ID, err)
 		}
 	}
@@ -80,117 +79,28 @@ func (db *DB) scanRaw(s scanner, groups bool, extra ...any) (row, rawRow, error)
 	return rw, raw, nil
 }
 
-// decodeSchemas decodes the stored schemas array (json.Marshal of
-// []string); arrays without escapes are split without the JSON decoder.
-func decodeSchemas(s string) ([]string, error) {
-	if len(s) > 4 && s[0] == '[' && s[1] == '"' && s[len(s)-2] == '"' && s[len(s)-1] == ']' &&
-		!strings.Contains(s, `\`) {
-		return strings.Split(s[2:len(s)-2], `","`), nil
-	}
-	var out []string
-	err := json.Unmarshal([]byte(s), &out)
-	return out, err
-}
-
-// decodeGroups decodes groupsCol.
-func decodeGroups(s string) ([]scimd.GroupRef, error) {
-	out := []scimd.GroupRef{}
-	if s == "" || s == "[]" {
-		return out, nil
-	}
-	var pairs [][2]string
-	if err := json.Unmarshal([]byte(s), &pairs); err != nil {
-		return nil, err
-	}
-	for _, p := range pairs {
-		out = append(out, scimd.GroupRef{Value: p[0], Display: p[1]})
-	}
-	return out, nil
-}
-
-// extracted are the indexed columns derived from a resource's attributes.
-type extracted struct {
-	externalID, nameLC, displayLC, active any
-	emails                                [][2]any // folded (type, value)
-}
-
-func str(m map[string]any, key string) (string, bool) {
-	s, ok := m[key].(string)
-	return s, ok
-}
-
-func extract(r *scimd.Resource) extracted {
-	var x extracted
-	if s, ok := str(r.Attrs, "externalId"); ok {
-		x.externalID = s
-	}
-	if s, ok := str(r.Attrs, "displayName"); ok {
-		x.displayLC = sqlbuild.Fold(s)
-	}
-	switch r.Type {
-	case scimd.TypeUser:
-		if s, ok := str(r.Attrs, "userName"); ok {
-			x.nameLC = sqlbuild.Fold(s)
-		}
-		if b, ok := r.Attrs["active"].(bool); ok {
-			x.active = b
-		}
-		if list, ok := r.Attrs["emails"].([]any); ok {
-			for _, e := range list {
-				m, ok := e.(map[string]any)
-				if !ok {
-					continue
-				}
-				var t, v any
-				if s, ok := str(m, "type"); ok {
-					t = sqlbuild.Fold(s)
-				}
-				if s, ok := str(m, "value"); ok {
-					v = sqlbuild.Fold(s)
-				}
-				x.emails = append(x.emails, [2]any{t, v})
-			}
-		}
-	case scimd.TypeGroup:
-		x.nameLC = x.displayLC
-	}
-	return x
-}
-
+// encodeDoc is storedform.EncodeDoc as text.
 func encodeDoc(r *scimd.Resource) (schemas, doc string, err error) {
-	attrs := r.Attrs
-	if attrs == nil {
-		attrs = map[string]any{}
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(attrs); err != nil {
-		return "", "", fmt.Errorf("sqlite: encode resource: %w", err)
-	}
-	doc = strings.TrimSuffix(buf.String(), "\n")
-	s := r.Schemas
-	if s == nil {
-		s = []string{}
-	}
-	sb, err := json.Marshal(s)
+	sb, d, err := storedform.EncodeDoc(r)
 	if err != nil {
-		return "", "", fmt.Errorf("sqlite: encode schemas: %w", err)
+		return "", "", fmt.Errorf("sqlite: %w", err)
 	}
-	return string(sb), doc, nil
+	return string(sb), string(d), nil
 }
 
-// conflict returns the uniqueness error for a resource of type typ.
-func conflict(typ string, r *scimd.Resource) error {
-	switch typ {
-	case scimd.TypeUser:
-		v, _ := str(r.Attrs, "userName")
-		return scimd.Conflict("userName %q is already taken", v)
-	case scimd.TypeGroup:
-		v, _ := str(r.Attrs, "displayName")
-		return scimd.Conflict("a group with displayName %q already exists", v)
+// text and boolean bind an extracted column: nil (NULL) unless Valid.
+func text(c sql.Null[string]) any {
+	if !c.Valid {
+		return nil
 	}
-	return scimd.Conflict("a %s with the same unique attribute already exists", typ)
+	return c.V
+}
+
+func boolean(c sql.Null[bool]) any {
+	if !c.Valid {
+		return nil
+	}
+	return c.V
 }
 
 func (db *DB) resourceType(typ string) (*schema.ResourceType, error) {
@@ -223,29 +133,21 @@ func (db *DB) Create(ctx context.Context, tenant string, r *scimd.Resource) (*sc
 }
 
 func (tx *Tx) createResource(ctx context.Context, tenant string, rt *schema.ResourceType, in *scimd.Resource) (*scimd.Resource, error) {
-	r := &scimd.Resource{
-		Type:    rt.Name,
-		ID:      scimd.NewID(),
-		Schemas: slices.Clone(in.Schemas),
-		Attrs:   in.Attrs,
-		Meta:    scimd.Meta{Created: tx.now, LastModified: tx.now, Version: 1},
-	}
-	if r.Attrs == nil {
-		r.Attrs = map[string]any{}
-	}
+	r := storedform.New(rt, in, tx.now)
 	schemas, doc, err := encodeDoc(r)
 	if err != nil {
 		return nil, err
 	}
-	x := extract(r)
+	x := storedform.Extract(r)
+	name := text(x.NameLC)
 	var seq int64
 	err = tx.QueryRowContext(ctx, `INSERT INTO resources
 		(tenant_id, id, type, external_id, name_lc, display_lc, active, created, last_modified, version, member_count, schemas, doc)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?) RETURNING seq`,
-		tenant, r.ID, r.Type, x.externalID, x.nameLC, x.displayLC, x.active,
+		tenant, r.ID, r.Type, text(x.ExternalID), name, text(x.DisplayLC), boolean(x.Active),
 		formatTime(tx.now), formatTime(tx.now), schemas, doc).Scan(&seq)
 	if isUnique(err) {
-		return nil, conflict(r.Type, r)
+		return nil, storedform.Conflict(r.Type, r)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: create %s: %w", r.Type, err)
@@ -254,7 +156,7 @@ func (tx *Tx) createResource(ctx context.Context, tenant string, rt *schema.Reso
 		return nil, err
 	}
 	// The new name may have been cached as "no such name".
-	tx.invalidateAfter(tenant, r.Type, []string{r.ID}, x.nameLC)
+	tx.invalidateAfter(tenant, r.Type, []string{r.ID}, name)
 	if in.Members != nil {
 		if rt.Name != scimd.TypeGroup {
 			return nil, scimd.BadRequest(scimd.ScimTypeInvalidValue, "a %s has no members", rt.Name)
@@ -269,26 +171,23 @@ func (tx *Tx) createResource(ctx context.Context, tenant string, rt *schema.Reso
 			}
 		}
 		r.MemberCount = int(n)
-		if r.Members, err = tx.loadMembers(ctx, tenant, []string{r.ID}, nil); err != nil {
+		if err := tx.load(ctx, tenant, []*scimd.Resource{r}, scimd.ReadOptions{Members: true}); err != nil {
 			return nil, err
-		}
-		if r.Members == nil {
-			r.Members = []scimd.Member{}
 		}
 	}
 	return r, nil
 }
 
 // writeValueIndex (re)writes the value index rows of a resource.
-func (tx *Tx) writeValueIndex(ctx context.Context, tenant string, seq int64, x extracted, replace bool) error {
+func (tx *Tx) writeValueIndex(ctx context.Context, tenant string, seq int64, x storedform.Columns, replace bool) error {
 	if replace {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM value_index WHERE tenant_id = ? AND res_seq = ?`, tenant, seq); err != nil {
 			return fmt.Errorf("sqlite: value index: %w", err)
 		}
 	}
-	for i, e := range x.emails {
+	for i, e := range x.Emails {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO value_index (tenant_id, res_seq, attr, ord, type_lc, value_lc)
-			VALUES (?, ?, 'emails', ?, ?, ?)`, tenant, seq, i, e[0], e[1]); err != nil {
+			VALUES (?, ?, 'emails', ?, ?, ?)`, tenant, seq, i, text(e.Type), text(e.Value)); err != nil {
 			return fmt.Errorf("sqlite: value index: %w", err)
 		}
 	}
@@ -437,47 +336,14 @@ func (db *DB) findResource(ctx context.Context, q querier, tenant, typ, id strin
 }
 
 // load fills Members of groups and Groups of users as opt says, with one
-// query per kind for all of rs.
+// query per kind for all of rs; a User read with its groups (groupsCol)
+// keeps them.
 func (tx *Tx) load(ctx context.Context, tenant string, rs []*scimd.Resource, opt scimd.ReadOptions) error {
-	var groups, users []string
-	for _, r := range rs {
-		switch r.Type {
-		case scimd.TypeGroup:
-			if opt.Members {
-				groups = append(groups, r.ID)
-				r.Members = []scimd.Member{}
-			}
-		case scimd.TypeUser:
-			if opt.Groups && r.Groups == nil { // else read with the row (groupsCol)
-				users = append(users, r.ID)
-				r.Groups = []scimd.GroupRef{}
-			}
-		}
-	}
-	if len(groups) > 0 {
-		byGroup := map[string][]scimd.Member{}
-		if _, err := tx.loadMembers(ctx, tenant, groups, byGroup); err != nil {
-			return err
-		}
-		for _, r := range rs {
-			if ms, ok := byGroup[r.ID]; ok && r.Type == scimd.TypeGroup {
-				r.Members = ms
-			}
-		}
-	}
-	if len(users) > 0 {
-		byUser, err := tx.loadGroups(ctx, tenant, users)
-		if err != nil {
-			return err
-		}
-		for _, r := range rs {
-			if gs, ok := byUser[r.ID]; ok && r.Type == scimd.TypeUser {
-				r.Groups = gs
-			}
-		}
-	}
-	return nil
+	return storedform.LoadMemberships(ctx, (*loader)(tx), tenant, rs, opt)
 }
+
+// loader is Tx as a storedform.Loader.
+type loader Tx
 
 // inChunk bounds the number of values in one IN list.
 const inChunk = 500
@@ -486,9 +352,10 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
-// loadMembers loads the members of groups, in insertion order. With a nil
-// map it returns the members of the single group ids[0].
-func (tx *Tx) loadMembers(ctx context.Context, tenant string, ids []string, into map[string][]scimd.Member) ([]scimd.Member, error) {
+// LoadMembers implements storedform.Loader: one query per inChunk groups,
+// sorted by seq in Go.
+func (l *loader) LoadMembers(ctx context.Context, tenant string, ids []string, into map[string][]scimd.Member) error {
+	tx := (*Tx)(l)
 	type mrow struct {
 		seq   int64
 		group string
@@ -506,39 +373,33 @@ func (tx *Tx) loadMembers(ctx context.Context, tenant string, ids []string, into
 		rows, err := tx.QueryContext(ctx, `SELECT seq, group_id, member_id, member_type, coalesce(display, '')
 			FROM memberships WHERE tenant_id = ? AND group_id IN (`+placeholders(len(chunk))+`)`, args...)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: load members: %w", err)
+			return fmt.Errorf("sqlite: load members: %w", err)
 		}
 		for rows.Next() {
 			var r mrow
 			if err := rows.Scan(&r.seq, &r.group, &r.m.Value, &r.m.Type, &r.m.Display); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("sqlite: load members: %w", err)
+				return fmt.Errorf("sqlite: load members: %w", err)
 			}
 			all = append(all, r)
 		}
 		err = rows.Err()
 		rows.Close()
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: load members: %w", err)
+			return fmt.Errorf("sqlite: load members: %w", err)
 		}
 	}
 	slices.SortFunc(all, func(a, b mrow) int { return int(a.seq - b.seq) })
-	if into == nil {
-		out := make([]scimd.Member, 0, len(all))
-		for _, r := range all {
-			out = append(out, r.m)
-		}
-		return out, nil
-	}
 	for _, r := range all {
 		into[r.group] = append(into[r.group], r.m)
 	}
-	return nil, nil
+	return nil
 }
 
-// loadGroups loads the groups each user is a direct member of, in group
-// creation order.
-func (tx *Tx) loadGroups(ctx context.Context, tenant string, users []string) (map[string][]scimd.GroupRef, error) {
+// LoadGroups implements storedform.Loader: one query per inChunk users,
+// sorted by group seq in Go.
+func (l *loader) LoadGroups(ctx context.Context, tenant string, users []string) (map[string][]scimd.GroupRef, error) {
+	tx := (*Tx)(l)
 	type grow struct {
 		seq  int64
 		user string
@@ -616,8 +477,8 @@ func (db *DB) updateOnce(ctx context.Context, tenant string, rt *schema.Resource
 	r := rw.res
 	old, count, memberOf := r.Meta, r.MemberCount, r.Groups
 	r.Groups = nil // fn sees the resource as stored
-	before := extract(r)
-	oldDisplay, _ := str(r.Attrs, "displayName") // in members' groups
+	before := storedform.Extract(r)
+	oldDisplay, _ := storedform.StringAttr(r.Attrs, "displayName") // in members' groups
 	ops, err := fn(r)
 	if err != nil {
 		return nil, false, err
@@ -641,32 +502,36 @@ func (db *DB) updateOnce(ctx context.Context, tenant string, rt *schema.Resource
 	if err != nil {
 		return nil, false, err
 	}
-	x := extract(r)
+	x := storedform.Extract(r)
 	// Only the extracted columns that changed are written: an unchanged
 	// indexed column left out of SET leaves its index alone, so a PATCH of
 	// active does not rewrite the userName, displayName and externalId
-	// index entries (fewer pages to write to the WAL at commit).
+	// index entries (fewer pages to write to the WAL at commit). Columns
+	// compare by value (sql.Null), and are converted for binding only
+	// where they changed.
 	var set strings.Builder
 	args := make([]any, 0, 12)
-	for _, c := range []struct {
-		col       string
-		old, next any
-	}{
-		{"external_id", before.externalID, x.externalID},
-		{"name_lc", before.nameLC, x.nameLC},
-		{"display_lc", before.displayLC, x.displayLC},
-		{"active", before.active, x.active},
-	} {
-		if c.old != c.next {
-			set.WriteString(c.col + " = ?, ")
-			args = append(args, c.next)
-		}
+	changed := func(col string, next any) {
+		set.WriteString(col + " = ?, ")
+		args = append(args, next)
+	}
+	if before.ExternalID != x.ExternalID {
+		changed("external_id", text(x.ExternalID))
+	}
+	if before.NameLC != x.NameLC {
+		changed("name_lc", text(x.NameLC))
+	}
+	if before.DisplayLC != x.DisplayLC {
+		changed("display_lc", text(x.DisplayLC))
+	}
+	if before.Active != x.Active {
+		changed("active", boolean(x.Active))
 	}
 	args = append(args, formatTime(tx.now), delta, schemas, doc, tenant, rw.seq, old.Version)
 	res, err := tx.ExecContext(ctx, `UPDATE resources SET `+set.String()+`last_modified = ?, version = version + 1,
 		member_count = member_count + ?, schemas = ?, doc = ? WHERE tenant_id = ? AND seq = ? AND version = ?`, args...)
 	if isUnique(err) {
-		return nil, false, conflict(rt.Name, r)
+		return nil, false, storedform.Conflict(rt.Name, r)
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("sqlite: update %s %s: %w", rt.Name, id, err)
@@ -679,11 +544,11 @@ func (db *DB) updateOnce(ctx context.Context, tenant string, rt *schema.Resource
 	r.Meta.Version = old.Version + 1
 	r.Meta.LastModified = tx.now
 	r.MemberCount += int(delta)
-	tx.refreshAfter(written(tenant, rw.seq, r, schemas, doc, read), read.version, names(before.nameLC, x.nameLC)...)
-	if d, _ := str(r.Attrs, "displayName"); rt.Name == scimd.TypeGroup && d != oldDisplay {
+	tx.refreshAfter(written(tenant, rw.seq, r, schemas, doc, read), read.version, names(before.NameLC, x.NameLC)...)
+	if d, _ := storedform.StringAttr(r.Attrs, "displayName"); rt.Name == scimd.TypeGroup && d != oldDisplay {
 		tx.bumpAfter(tenant, scimd.TypeUser) // every member's groups name the group
 	}
-	if !slices.Equal(before.emails, x.emails) {
+	if !slices.Equal(before.Emails, x.Emails) {
 		if err := tx.writeValueIndex(ctx, tenant, rw.seq, x, true); err != nil {
 			return nil, false, err
 		}
@@ -747,13 +612,13 @@ func written(tenant string, seq int64, r *scimd.Resource, schemas, doc string, r
 	return e
 }
 
-// names returns the folded names among ns (extracted columns: a string or
-// nil).
-func names(ns ...any) []string {
+// names returns the folded names among ns (extracted columns) that are
+// not NULL.
+func names(ns ...sql.Null[string]) []string {
 	var out []string
 	for _, n := range ns {
-		if s, ok := n.(string); ok {
-			out = append(out, s)
+		if n.Valid {
+			out = append(out, n.V)
 		}
 	}
 	return out
@@ -818,7 +683,7 @@ func (db *DB) Delete(ctx context.Context, tenant, typ, id string, check func(*sc
 	if err != nil {
 		return err
 	}
-	name := extract(rw.res).nameLC
+	name := text(storedform.Extract(rw.res).NameLC)
 	if check != nil {
 		if err := check(rw.res); err != nil {
 			return err
