@@ -403,12 +403,15 @@ func openParallelBenchDB(b *testing.B, sync string) (*sqlite.DB, []*scimd.Resour
 	return db, users
 }
 
-// BenchmarkParallelPatchActive flips active on users, as PATCH does.
-func BenchmarkParallelPatchActive(b *testing.B) {
+// benchParallelWrites runs write concurrently as benchWriters writers per
+// processor, once per synchronous mode, on a store holding users; write
+// gets a sequence number starting at start+1.
+func benchParallelWrites(b *testing.B, start int64, write func(ctx context.Context, db *sqlite.DB, users []*scimd.Resource, i int64) error) {
 	for _, sync := range benchSyncModes {
 		b.Run(sync, func(b *testing.B) {
 			db, users := openParallelBenchDB(b, sync)
 			var next atomic.Int64
+			next.Store(start)
 			b.ReportAllocs()
 			b.SetParallelism(benchWriters)
 			reportCPU(b)
@@ -416,13 +419,7 @@ func BenchmarkParallelPatchActive(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				ctx := context.Background()
 				for pb.Next() {
-					i := next.Add(1)
-					u := users[int(i)%len(users)]
-					_, err := db.Update(ctx, "t1", scimd.TypeUser, u.ID, scimd.ReadOptions{}, func(r *scimd.Resource) ([]scimd.MemberOp, error) {
-						r.Attrs["active"] = i%2 == 0
-						return nil, nil
-					})
-					if err != nil {
+					if err := write(ctx, db, users, next.Add(1)); err != nil {
 						b.Error(err)
 						return
 					}
@@ -430,61 +427,40 @@ func BenchmarkParallelPatchActive(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkParallelPatchActive flips active on users, as PATCH does.
+func BenchmarkParallelPatchActive(b *testing.B) {
+	benchParallelWrites(b, 0, func(ctx context.Context, db *sqlite.DB, users []*scimd.Resource, i int64) error {
+		u := users[int(i)%len(users)]
+		_, err := db.Update(ctx, "t1", scimd.TypeUser, u.ID, scimd.ReadOptions{}, func(r *scimd.Resource) ([]scimd.MemberOp, error) {
+			r.Attrs["active"] = i%2 == 0
+			return nil, nil
+		})
+		return err
+	})
 }
 
 // BenchmarkParallelPut replaces whole user documents, as PUT does.
 func BenchmarkParallelPut(b *testing.B) {
-	for _, sync := range benchSyncModes {
-		b.Run(sync, func(b *testing.B) {
-			db, users := openParallelBenchDB(b, sync)
-			var next atomic.Int64
-			b.ReportAllocs()
-			b.SetParallelism(benchWriters)
-			reportCPU(b)
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				ctx := context.Background()
-				for pb.Next() {
-					i := next.Add(1)
-					n := int(i) % len(users)
-					doc := benchUser(n)
-					doc.Attrs["displayName"] = fmt.Sprintf("User %d v%d", n, i)
-					_, err := db.Update(ctx, "t1", scimd.TypeUser, users[n].ID, scimd.ReadOptions{}, func(r *scimd.Resource) ([]scimd.MemberOp, error) {
-						r.Schemas, r.Attrs = doc.Schemas, doc.Attrs
-						return nil, nil
-					})
-					if err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
+	benchParallelWrites(b, 0, func(ctx context.Context, db *sqlite.DB, users []*scimd.Resource, i int64) error {
+		n := int(i) % len(users)
+		doc := benchUser(n)
+		doc.Attrs["displayName"] = fmt.Sprintf("User %d v%d", n, i)
+		_, err := db.Update(ctx, "t1", scimd.TypeUser, users[n].ID, scimd.ReadOptions{}, func(r *scimd.Resource) ([]scimd.MemberOp, error) {
+			r.Schemas, r.Attrs = doc.Schemas, doc.Attrs
+			return nil, nil
 		})
-	}
+		return err
+	})
 }
 
 // BenchmarkParallelCreate creates users, as provisioning does.
 func BenchmarkParallelCreate(b *testing.B) {
-	for _, sync := range benchSyncModes {
-		b.Run(sync, func(b *testing.B) {
-			db, _ := openParallelBenchDB(b, sync)
-			var next atomic.Int64
-			next.Store(1000)
-			b.ReportAllocs()
-			b.SetParallelism(benchWriters)
-			reportCPU(b)
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				ctx := context.Background()
-				for pb.Next() {
-					if _, err := db.Create(ctx, "t1", benchUser(int(next.Add(1)))); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		})
-	}
+	benchParallelWrites(b, 1000, func(ctx context.Context, db *sqlite.DB, _ []*scimd.Resource, i int64) error {
+		_, err := db.Create(ctx, "t1", benchUser(int(i)))
+		return err
+	})
 }
 
 // BenchmarkUpdateUserName measures an update that rewrites the indexed
