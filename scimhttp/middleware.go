@@ -125,29 +125,22 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next func(st *re
 	}
 	// Never the query, headers or body: they may carry secrets or
 	// personal data.
-	tenant := st.principal.Tenant
-	if st.principal.Credential != "" {
-		h.log.LogAttrs(ctx, slog.LevelInfo, "scim request",
-			slog.String("request_id", id),
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.Int("status", st.sw.status),
-			slog.Duration("duration", time.Since(st.start)),
-			slog.String("tenant", tenant),
-			slog.String("client", st.client),
-			slog.String("credential", st.principal.Credential),
-		)
-		return
-	}
-	h.log.LogAttrs(ctx, slog.LevelInfo, "scim request",
+	// One fixed array: no slice of attributes reaches the heap.
+	attrs := [...]slog.Attr{
 		slog.String("request_id", id),
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
 		slog.Int("status", st.sw.status),
 		slog.Duration("duration", time.Since(st.start)),
-		slog.String("tenant", tenant),
+		slog.String("tenant", st.principal.Tenant),
 		slog.String("client", st.client),
-	)
+		slog.String("credential", st.principal.Credential),
+	}
+	n := len(attrs)
+	if st.principal.Credential == "" {
+		n-- // no credential (a request refused before authentication)
+	}
+	h.log.LogAttrs(ctx, slog.LevelInfo, "scim request", attrs[:n]...)
 }
 
 // newRequestID returns a random version 4 UUID string. Request ids only
