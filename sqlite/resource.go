@@ -544,7 +544,7 @@ func (db *DB) updateOnce(ctx context.Context, tenant string, rt *schema.Resource
 	r.Meta.Version = old.Version + 1
 	r.Meta.LastModified = tx.now
 	r.MemberCount += int(delta)
-	tx.refreshAfter(written(tenant, rw.seq, r, schemas, doc, read), read.version, names(before.NameLC, x.NameLC)...)
+	tx.refreshAfter(written(tenant, rw.seq, r, schemas, doc, read, x.NameLC), read.version, names(before.NameLC, x.NameLC)...)
 	if d, _ := storedform.StringAttr(r.Attrs, "displayName"); rt.Name == scimd.TypeGroup && d != oldDisplay {
 		tx.bumpAfter(tenant, scimd.TypeUser) // every member's groups name the group
 	}
@@ -600,16 +600,16 @@ func (tx *Tx) readForUpdate(ctx context.Context, tenant, typ, id string, groups,
 }
 
 // written returns the cache entry of r as an update stored it: its row
-// seq, the stored schemas and doc, and the groups it read.
-func written(tenant string, seq int64, r *scimd.Resource, schemas, doc string, read updateRead) cachedRow {
-	e := cachedRow{
+// seq, the stored schemas and doc, its folded unique name (the name_lc
+// just written), and the groups it read.
+func written(tenant string, seq int64, r *scimd.Resource, schemas, doc string, read updateRead, name sql.Null[string]) cachedRow {
+	return cachedRow{
 		tenant: tenant, seq: seq, id: r.ID, typ: r.Type,
 		created: r.Meta.Created, modified: r.Meta.LastModified, version: r.Meta.Version,
 		memberCount: r.MemberCount, schemas: schemas, doc: doc,
 		groups: read.groups, hasGroups: read.hasGroups,
+		name: name.V, hasName: name.Valid,
 	}
-	e.name, e.hasName = uniqueName(r)
-	return e
 }
 
 // names returns the folded names among ns (extracted columns) that are
