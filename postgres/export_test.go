@@ -37,3 +37,15 @@ func (db *DB) ResetListCache() {
 	defer db.lists.mu.Unlock()
 	db.lists.positions, db.lists.counts = nil, nil
 }
+
+// ModifiedMismatches counts the resources whose resource_modified row is
+// missing or differs (tenant, last_modified), and the resource_modified
+// rows of no resource.
+func (db *DB) ModifiedMismatches(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.pool.QueryRow(ctx, `SELECT count(*) FROM resources r
+		FULL JOIN resource_modified m ON m.res_seq = r.seq
+		WHERE r.seq IS NULL OR m.res_seq IS NULL
+			OR m.tenant_id <> r.tenant_id OR m.last_modified <> r.last_modified`).Scan(&n)
+	return n, err
+}

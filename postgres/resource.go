@@ -157,12 +157,13 @@ func (db *DB) Create(ctx context.Context, tenant string, r *scimd.Resource) (*sc
 	return out, err
 }
 
-// createSQL inserts a resource ($1–$10) and its value index rows (the
-// folded e-mail types $11 and values $12, in order) in one statement: one
-// round trip, atomic without a transaction around it.
+// createSQL inserts a resource ($1–$10), its resource_modified row and its
+// value index rows (the folded e-mail types $11 and values $12, in order)
+// in one statement: one round trip, atomic without a transaction around it.
 const createSQL = `WITH r AS (INSERT INTO resources
 		(tenant_id, id, type, external_id, name_lc, display_lc, active, created, last_modified, version, member_count, schemas, doc)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 1, 0, $9, $10) RETURNING seq)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 1, 0, $9, $10) RETURNING seq),
+	m AS (INSERT INTO resource_modified (res_seq, tenant_id, last_modified) SELECT seq, $1, $8 FROM r)
 	INSERT INTO value_index (tenant_id, res_seq, attr, ord, type_lc, value_lc)
 	SELECT $1, r.seq, 'emails', (e.ord - 1)::integer, e.type_lc, e.value_lc
 	FROM r, unnest($11::text[], $12::text[]) WITH ORDINALITY AS e(type_lc, value_lc, ord)`
@@ -206,9 +207,10 @@ func (tx *Tx) createResource(ctx context.Context, tenant string, rt *schema.Reso
 	}
 	x := storedform.Extract(r)
 	var seq int64
-	err = tx.QueryRow(ctx, `INSERT INTO resources
+	err = tx.QueryRow(ctx, `WITH r AS (INSERT INTO resources
 		(tenant_id, id, type, external_id, name_lc, display_lc, active, created, last_modified, version, member_count, schemas, doc)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 1, 0, $9, $10) RETURNING seq`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 1, 0, $9, $10) RETURNING seq)
+		INSERT INTO resource_modified (res_seq, tenant_id, last_modified) SELECT seq, $1, $8 FROM r RETURNING res_seq`,
 		tenant, r.ID, r.Type, text(&x.ExternalID), text(&x.NameLC), text(&x.DisplayLC), boolean(&x.Active),
 		tx.now, schemas, doc).Scan(&seq)
 	if err != nil {
@@ -530,9 +532,10 @@ func (tx *Tx) update(ctx context.Context, tenant string, rt *schema.ResourceType
 	// groups of a User, and COMMIT when it can go with them (below).
 	x := storedform.Extract(r)
 	b := &pgx.Batch{}
-	b.Queue(`UPDATE resources SET external_id = $1, name_lc = $2, display_lc = $3, active = $4,
+	b.Queue(`WITH u AS (UPDATE resources SET external_id = $1, name_lc = $2, display_lc = $3, active = $4,
 		last_modified = $5, version = version + 1, member_count = member_count + $6, schemas = $7, doc = $8
-		WHERE seq = $9 AND version = $10`,
+		WHERE seq = $9 AND version = $10 RETURNING seq)
+		UPDATE resource_modified m SET last_modified = $5 FROM u WHERE m.res_seq = u.seq`,
 		text(&x.ExternalID), text(&x.NameLC), text(&x.DisplayLC), boolean(&x.Active),
 		tx.now, delta, schemas, doc, rw.seq, old.Version)
 	nIndex := 0
@@ -647,12 +650,14 @@ func (db *DB) Delete(ctx context.Context, tenant, typ, id string, check func(*sc
 		// to them. The writes and COMMIT are one pipeline: if one fails,
 		// the server skips the rest, COMMIT included.
 		b := &pgx.Batch{}
-		b.Queue(`UPDATE resources SET member_count = member_count - 1, version = version + 1, last_modified = $1
-			WHERE tenant_id = $2 AND id IN (SELECT group_id FROM memberships WHERE tenant_id = $2 AND member_id = $3)`,
+		b.Queue(`WITH g AS (UPDATE resources SET member_count = member_count - 1, version = version + 1, last_modified = $1
+			WHERE tenant_id = $2 AND id IN (SELECT group_id FROM memberships WHERE tenant_id = $2 AND member_id = $3) RETURNING seq)
+			UPDATE resource_modified m SET last_modified = $1 FROM g WHERE m.res_seq = g.seq`,
 			tx.now, tenant, id)
 		b.Queue(`DELETE FROM memberships WHERE tenant_id = $1 AND member_id = $2`, tenant, id)
 		b.Queue(`DELETE FROM memberships WHERE tenant_id = $1 AND group_id = $2`, tenant, id)
 		b.Queue(`DELETE FROM value_index WHERE tenant_id = $1 AND res_seq = $2`, tenant, rw.seq)
+		b.Queue(`DELETE FROM resource_modified WHERE res_seq = $1`, rw.seq)
 		b.Queue(`DELETE FROM resources WHERE seq = $1`, rw.seq)
 		n := b.Len()
 		return tx.commitBatch(ctx, b, func(br pgx.BatchResults) error {

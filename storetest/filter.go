@@ -180,6 +180,10 @@ func userFilterCases(f *filterFixture) []filterCase {
 		{`meta.lastModified gt ` + ts(g["g3"].Meta.Created), []string{"u2"}},
 		{`meta.lastModified lt ` + ts(u["u2"].Meta.Created), []string{"u1"}},
 		{`meta.lastModified eq ` + ts(u["u4"].Meta.LastModified), []string{"u4"}},
+		{`meta.lastModified ne ` + ts(u["u4"].Meta.LastModified), []string{"u1", "u2", "u3", "u5"}},
+		{`not (meta.lastModified ge ` + ts(u["u2"].Meta.Created) + `)`, []string{"u1"}},
+		{`meta.lastModified pr and meta.created pr`, []string{"u1", "u2", "u3", "u4", "u5"}},
+		{`meta.lastModified eq null`, nil},
 		// RFC 3339 §5.6 allows lower-case "t" and "z".
 		{`meta.created ge ` + strings.ToLower(ts(u["u3"].Meta.Created)), []string{"u3", "u4", "u5"}},
 		// User.groups, derived from membership (direct only).

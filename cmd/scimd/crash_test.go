@@ -775,8 +775,20 @@ func (d *pgCrashDB) count(ctx context.Context, q string) (int64, error) {
 	return n, err
 }
 
-func (d *pgCrashDB) userNameExpr() string                     { return "doc->>'userName'" }
-func (d *pgCrashDB) extraChecks(ctx context.Context) []string { return nil }
+func (d *pgCrashDB) userNameExpr() string { return "doc->>'userName'" }
+
+func (d *pgCrashDB) extraChecks(ctx context.Context) []string {
+	// The side table indexing lastModified (migration 0005) has one row
+	// per resource, written in the resource's own statements.
+	n, err := d.count(ctx, `SELECT count(*) FROM resources r
+		FULL JOIN resource_modified m ON m.res_seq = r.seq
+		WHERE r.seq IS NULL OR m.res_seq IS NULL
+			OR m.tenant_id <> r.tenant_id OR m.last_modified <> r.last_modified`)
+	if err != nil || n != 0 {
+		return []string{fmt.Sprintf("resource_modified differs from resources in %d rows (%v)", n, err)}
+	}
+	return nil
+}
 
 func (d *pgCrashDB) settle(ctx context.Context) error {
 	deadline := time.Now().Add(30 * time.Second)

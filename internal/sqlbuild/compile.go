@@ -262,7 +262,11 @@ func (c *compiler) resourceField(p filter.AttrPath) (field, error) {
 	case common(res, "meta") && sub != nil && strings.EqualFold(sub.Name, "created"):
 		return scalar{expr: "r.created", typ: schema.DateTime, timeCol: true, name: name}, nil
 	case common(res, "meta") && sub != nil && strings.EqualFold(sub.Name, "lastModified"):
-		return scalar{expr: "r.last_modified", typ: schema.DateTime, timeCol: true, name: name}, nil
+		s := scalar{expr: "r.last_modified", typ: schema.DateTime, timeCol: true, name: name}
+		if t := c.b.D.ModifiedIndex(); t != "" {
+			return modifiedIndex{scalar: s, table: t}, nil
+		}
+		return s, nil
 	case common(res, "meta") && sub != nil && strings.EqualFold(sub.Name, "resourceType"):
 		return scalar{expr: "r.type", typ: schema.String, caseExact: false, name: name, folded: false}, nil
 	case common(res, "meta") && sub != nil && strings.EqualFold(sub.Name, "version"):
@@ -499,10 +503,7 @@ func (c *compiler) nextAlias() string {
 func (s scalar) compile(c *compiler, op filter.Op, v any) (string, error) {
 	d := c.b.D
 	if op == filter.OpPr {
-		if isStringy(s.typ) {
-			return "(" + s.expr + " IS NOT NULL AND " + s.expr + " <> '')", nil
-		}
-		return s.expr + " IS NOT NULL", nil
+		return s.presence(), nil
 	}
 	if v == nil {
 		switch op {
@@ -606,7 +607,7 @@ func (s scalar) compile(c *compiler, op filter.Op, v any) (string, error) {
 }
 
 func (s scalar) presence() string {
-	if isStringy(s.typ) {
+	if isStringy(s.typ) && !s.timeCol { // a time column holds no empty text
 		return "(" + s.expr + " IS NOT NULL AND " + s.expr + " <> '')"
 	}
 	return s.expr + " IS NOT NULL"
@@ -752,6 +753,36 @@ func (f valueIndex) compile(c *compiler, op filter.Op, v any) (string, error) {
 		return "", err
 	}
 	s := c.valueIndexTest(tenant, c.b.D.Quote(f.attr), cond)
+	if neg {
+		s = "NOT " + s
+	}
+	return s, nil
+}
+
+// modifiedIndex is meta.lastModified where the dialect indexes it in a
+// side table (Dialect.ModifiedIndex): a comparison selects the resources
+// through that table's (tenant_id, last_modified) index. scalar is
+// r.last_modified itself, which sorting and presence use.
+type modifiedIndex struct {
+	scalar
+	table string
+}
+
+func (f modifiedIndex) compile(c *compiler, op filter.Op, v any) (string, error) {
+	if pos, _ := positive(op, v); pos == filter.OpPr || c.b.Driven != "" {
+		// Presence needs no index (every resource has a lastModified);
+		// a driven test reads r's own row.
+		return f.scalar.compile(c, op, v)
+	}
+	op, neg := positive(op, v)
+	tenant := c.b.Bind(c.b.Tenant)
+	lm := f.scalar
+	lm.expr = "lm.last_modified"
+	cond, err := lm.compile(c, op, v)
+	if err != nil {
+		return "", err
+	}
+	s := "r.seq IN (SELECT lm.res_seq FROM " + f.table + " lm WHERE lm.tenant_id = " + tenant + " AND " + cond + ")"
 	if neg {
 		s = "NOT " + s
 	}

@@ -101,6 +101,12 @@ type Dialect interface {
 	// indexes serve LIKE itself). The compiler keeps the exact LIKE, so
 	// the index may let through rows that do not match.
 	Substring(expr, s string) (table, match string)
+	// ModifiedIndex names the table indexing meta.lastModified when
+	// resources r does not: rows (res_seq, tenant_id, last_modified), one
+	// per resource, in the same transaction as the resource's writes.
+	// Comparisons on meta.lastModified then select r.seq from it. "" when
+	// r.last_modified is indexed itself.
+	ModifiedIndex() string
 	// Arg converts a Go value for binding: bools, times.
 	Arg(v any) any
 	// Quote returns s as an SQL string literal (used only for identifiers of
@@ -133,6 +139,10 @@ type SQLite struct {
 
 // Name implements Dialect.
 func (SQLite) Name() string { return "sqlite" }
+
+// ModifiedIndex implements Dialect: SQLite indexes r.last_modified, which
+// costs an update no more than the index entry it moves.
+func (SQLite) ModifiedIndex() string { return "" }
 
 // Placeholder implements Dialect.
 func (SQLite) Placeholder(int) string { return "?" }
@@ -266,6 +276,13 @@ type Postgres struct {
 
 // Name implements Dialect.
 func (Postgres) Name() string { return "postgres" }
+
+// ModifiedIndex implements Dialect: resource_modified
+// (postgres/migrations/0005_modified.sql). An index on a column of
+// resources that every update changes would make no update of resources
+// a HOT update (one that adds no index entries), so every PATCH would
+// insert into all of its indexes.
+func (Postgres) ModifiedIndex() string { return "resource_modified" }
 
 // Placeholder implements Dialect.
 func (Postgres) Placeholder(n int) string { return "$" + strconv.Itoa(n) }

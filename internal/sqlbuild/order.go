@@ -61,6 +61,9 @@ func (b *Builder) sortKey(rt *schema.ResourceType, p filter.AttrPath) (string, e
 	if err != nil {
 		return "", scimd.BadRequest(scimd.ScimTypeInvalidValue, "cannot sort by %q", p.String())
 	}
+	if m, ok := f.(modifiedIndex); ok {
+		f = m.scalar // sorted by the resource's own column
+	}
 	s, ok := f.(scalar)
 	if !ok {
 		return "", scimd.BadRequest(scimd.ScimTypeInvalidValue, "cannot sort by %q: not a singular attribute", p.String())
