@@ -4,19 +4,22 @@
 //
 // # Concurrency
 //
-// Every write is one transaction at READ COMMITTED. Store.Update locks the
-// resource row with SELECT … FOR NO KEY UPDATE before running the update
-// function, so concurrent updates of one resource — from any number of
-// scimd processes — queue on the row lock and each runs on the state the
-// previous one committed: nothing is lost and an If-Match check inside the
-// function sees the current version. (NO KEY UPDATE rather than FOR UPDATE
-// so that the foreign key checks of membership inserts in other
+// Every write is one transaction at READ COMMITTED. Store.Update of a Group
+// locks the row with SELECT … FOR NO KEY UPDATE before running the update
+// function, so concurrent updates of one group — member changes from any
+// number of scimd processes — queue on the row lock and each runs on the
+// state the previous one committed: nothing is lost and an If-Match check
+// inside the function sees the current version. (NO KEY UPDATE rather than
+// FOR UPDATE so that the foreign key checks of membership inserts in other
 // transactions, which take KEY SHARE locks on the member rows, do not wait
-// for it.) The UPDATE still says WHERE version = <the version read>, and a
-// transaction that meets a serialization failure (40001) or a deadlock
-// (40P01) — possible when a Delete and an Update lock the same rows in
-// opposite orders, and normal on CockroachDB — is rolled back and run
-// again, update function included, a bounded number of times.
+// for it.) Other resources, which are rarely written concurrently, are
+// read without a lock first (a lock costs a WAL record and a write of the
+// row's page). Either way the UPDATE says WHERE version = <the version
+// read>: when it finds another version, or the transaction meets a
+// serialization failure (40001) or a deadlock (40P01) — possible when a
+// Delete and an Update lock the same rows in opposite orders, and normal
+// on CockroachDB — it is rolled back and run again, update function
+// included, on the locked row, a bounded number of times.
 //
 // Uniqueness (userName, Group displayName) is a unique index on a folded
 // column computed in Go; a violation is recognised by SQLSTATE 23505.

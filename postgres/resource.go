@@ -468,30 +468,39 @@ func (l *loader) LoadGroups(ctx context.Context, tenant string, users []string) 
 	return out, nil
 }
 
-// Update implements scimd.Store: the resource row is locked (FOR NO KEY
-// UPDATE) while fn runs, so concurrent updaters, in this process or another,
-// take turns; see the package comment.
+// Update implements scimd.Store; see the package comment. A Group's row
+// is locked (FOR NO KEY UPDATE) while fn runs, so that concurrent member
+// changes, in this process or another, take turns instead of retrying. Any
+// other resource is first read without a lock: the UPDATE's version check
+// catches a concurrent write, and the retry locks.
 func (db *DB) Update(ctx context.Context, tenant, typ, id string, opt scimd.ReadOptions, fn scimd.UpdateFunc) (*scimd.Resource, error) {
 	rt, err := db.resourceType(typ)
 	if err != nil {
 		return nil, err
 	}
 	var out *scimd.Resource
+	lock := rt.Name == scimd.TypeGroup
 	err = db.inTx(ctx, func(tx *Tx) error {
-		out, err = tx.update(ctx, tenant, rt, id, opt, fn)
+		out, err = tx.update(ctx, tenant, rt, id, opt, fn, lock)
+		lock = true // a retry runs on the locked row
 		return err
 	})
 	return out, err
 }
 
 // errVersionRace is returned inside the transaction when the row changed
-// between the read and the write, which the row lock rules out; it is
-// treated like a serialization failure.
+// between the read and the write (which the row lock, when taken, rules
+// out); it is treated like a serialization failure: the transaction runs
+// again.
 var errVersionRace = &pgconn.PgError{Code: codeSerializationFailure, Message: "resource version changed during update"}
 
 func (tx *Tx) update(ctx context.Context, tenant string, rt *schema.ResourceType, id string,
-	opt scimd.ReadOptions, fn scimd.UpdateFunc) (*scimd.Resource, error) {
-	rw, err := tx.findResource(ctx, tenant, rt.Name, id, "FOR NO KEY UPDATE")
+	opt scimd.ReadOptions, fn scimd.UpdateFunc, lock bool) (*scimd.Resource, error) {
+	clause := ""
+	if lock {
+		clause = "FOR NO KEY UPDATE"
+	}
+	rw, err := tx.findResource(ctx, tenant, rt.Name, id, clause)
 	if err != nil {
 		return nil, err
 	}
