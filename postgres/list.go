@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -152,7 +153,7 @@ func (listDialect) SubqueryAlias() string { return " AS page" }
 
 // plan compiles the WHERE condition and sort key of q. Its rows carry no
 // groups: tx.load reads them, except in listOneStatement.
-func (db *DB) plan(tenant string, q *scimd.ListQuery) (*sqllist.Plan, error) {
+func (db *DB) plan(ctx context.Context, tenant string, q *scimd.ListQuery) (*sqllist.Plan, error) {
 	var rt *schema.ResourceType
 	if q.Type != "" {
 		var err error
@@ -165,7 +166,44 @@ func (db *DB) plan(tenant string, q *scimd.ListQuery) (*sqllist.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sqllist.Plan{D: listDialect{}, Where: where, Args: b.Args, Key: key, Desc: q.SortDescending}, nil
+	p := &sqllist.Plan{D: listDialect{}, Where: where, Args: b.Args, Key: key, Desc: q.SortDescending}
+	if b.Modified && key == "" {
+		dense, err := db.denseMatches(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		if dense {
+			b = &sqlbuild.Builder{D: db.dialect, Tenant: tenant, ModifiedScan: true}
+			if p.Where, p.Key, err = sqllist.Condition(b, db.reg, tenant, rt, q); err != nil {
+				return nil, err
+			}
+			p.Args = b.Args
+		}
+	}
+	return p, nil
+}
+
+// denseProbe is how many matches of a meta.lastModified comparison make
+// them dense: a page in creation order then walks at most about
+// count·N/denseProbe rows (1 % of the tenant or more match).
+const denseProbe = 10_000
+
+// denseMatches reports whether the list p, which selects through
+// resource_modified, matches denseProbe rows or more. It reads at most
+// that many: with few matches the planner's estimate decides, and with
+// stale statistics (many rows changed since the last ANALYZE, the usual
+// state right after a burst of writes) it estimates few, reads every match
+// through the side index, joins and sorts them: the cost of the matches,
+// however many. Walking creation order and testing each row's own
+// last_modified costs the page instead (sqlbuild.Builder.ModifiedScan).
+func (db *DB) denseMatches(ctx context.Context, p *sqllist.Plan) (bool, error) {
+	var n int
+	err := db.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM resources r WHERE `+p.Where+
+		` LIMIT `+strconv.Itoa(denseProbe)+`) AS probe`, p.Args...).Scan(&n)
+	if err != nil {
+		return false, listError(err)
+	}
+	return n >= denseProbe, nil
 }
 
 // withExtra scans one extra trailing column after those scanResource reads.
@@ -257,7 +295,7 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 	if q == nil {
 		q = &scimd.ListQuery{}
 	}
-	p, err := db.plan(tenant, q)
+	p, err := db.plan(ctx, tenant, q)
 	if err != nil {
 		return nil, err
 	}
@@ -387,7 +425,7 @@ func (db *DB) listOneStatement(ctx context.Context, q *scimd.ListQuery, p *sqlli
 // explainPage returns EXPLAIN of the page query of q, read from position
 // at (nil: with OFFSET from StartIndex).
 func (tx *Tx) explainPage(ctx context.Context, tenant string, q *scimd.ListQuery, at *scimd.PageKey) (string, error) {
-	p, err := tx.db.plan(tenant, q)
+	p, err := tx.db.plan(ctx, tenant, q)
 	if err != nil {
 		return "", err
 	}

@@ -209,22 +209,25 @@ func TestQueryPlans(t *testing.T) {
 	if err := db.ExecSQL(ctx, `VACUUM ANALYZE`); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct{ typ, filter, index string }{
-		{scimd.TypeUser, `userName eq "ana@example.com"`, "resources_name"},
-		{scimd.TypeUser, `userName sw "ana"`, "resources_name"},
-		{scimd.TypeUser, `externalId eq "00u1"`, "resources_external_id"},
-		{scimd.TypeUser, `emails[type eq "work"].value eq "ana@example.com"`, "value_index_value"},
-		{scimd.TypeUser, `meta.lastModified gt "2022-04-01T00:00:00Z"`, "Index Scan"},
-		{scimd.TypeUser, `meta.lastModified gt "2020-01-01T03:00:00Z" and active eq true`, "Index Scan"},
-		{scimd.TypeGroup, `displayName eq "Sales"`, "resources_name"},
-		{scimd.TypeUser, `emails.value eq "user7@example.com"`, "value_index_value"},
-		{scimd.TypeUser, ``, "Index Scan"},
+	for _, c := range []struct{ typ, filter, index, absent string }{
+		{scimd.TypeUser, `userName eq "ana@example.com"`, "resources_name", ""},
+		{scimd.TypeUser, `userName sw "ana"`, "resources_name", ""},
+		{scimd.TypeUser, `externalId eq "00u1"`, "resources_external_id", ""},
+		{scimd.TypeUser, `emails[type eq "work"].value eq "ana@example.com"`, "value_index_value", ""},
+		// Few matches (496): through resource_modified.
+		{scimd.TypeUser, `meta.lastModified gt "2022-04-01T00:00:00Z"`, "resource_modified", ""},
+		// Dense matches (denseMatches): creation order, testing each
+		// row's own last_modified.
+		{scimd.TypeUser, `meta.lastModified gt "2020-01-01T03:00:00Z" and active eq true`, "Index Scan", "resource_modified"},
+		{scimd.TypeGroup, `displayName eq "Sales"`, "resources_name", ""},
+		{scimd.TypeUser, `emails.value eq "user7@example.com"`, "value_index_value", ""},
+		{scimd.TypeUser, ``, "Index Scan", ""},
 		// co / sw / ew: the pg_trgm GIN indexes (migration 0004).
-		{scimd.TypeUser, `emails[type eq "work" and value co "user1234@"]`, "value_index_value_trgm"},
-		{scimd.TypeUser, `emails.value ew "er777@example.com"`, "value_index_value_trgm"},
-		{scimd.TypeUser, `userName co "er1234@"`, "resources_name_trgm"},
-		{scimd.TypeUser, `displayName co "er 1234"`, "resources_display_trgm"},
-		{scimd.TypeUser, `externalId co "xt12345"`, "resources_external_id_trgm"},
+		{scimd.TypeUser, `emails[type eq "work" and value co "user1234@"]`, "value_index_value_trgm", ""},
+		{scimd.TypeUser, `emails.value ew "er777@example.com"`, "value_index_value_trgm", ""},
+		{scimd.TypeUser, `userName co "er1234@"`, "resources_name_trgm", ""},
+		{scimd.TypeUser, `displayName co "er 1234"`, "resources_display_trgm", ""},
+		{scimd.TypeUser, `externalId co "xt12345"`, "resources_external_id_trgm", ""},
 	} {
 		q := &scimd.ListQuery{Type: c.typ, StartIndex: 1, Count: 100}
 		if c.filter != "" {
@@ -238,10 +241,23 @@ func TestQueryPlans(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.filter, err)
 		}
-		if !strings.Contains(plan, c.index) || strings.Contains(plan, "Seq Scan") {
+		if !strings.Contains(plan, c.index) || strings.Contains(plan, "Seq Scan") || (c.absent != "" && strings.Contains(plan, c.absent)) {
 			t.Errorf("%s %s: plan does not use %s:\n%s", c.typ, c.filter, c.index, plan)
 		} else if testing.Verbose() {
 			t.Logf("%s %s:\n%s", c.typ, c.filter, plan)
 		}
+	}
+	// The dense plan answers what the side index would: users 4, 5, … in
+	// creation order (user i was last modified i hours after 2020-01-01).
+	e, err := filter.Parse(`meta.lastModified gt "2020-01-01T03:00:00Z" and active eq true`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.List(ctx, "t1", &scimd.ListQuery{Type: scimd.TypeUser, Filter: e, StartIndex: 1, Count: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Resources) != 2 || res.Resources[0].Attrs["userName"] != "user4@example.com" || res.Resources[1].Attrs["userName"] != "user5@example.com" {
+		t.Errorf("dense lastModified page: %d resources, first %v", len(res.Resources), res.Resources)
 	}
 }

@@ -42,6 +42,15 @@ type Builder struct {
 	// substring index subqueries, which would read every match up front.
 	Driven string
 
+	// ModifiedScan compiles comparisons on meta.lastModified to the
+	// resource's own column even when the dialect has a ModifiedIndex:
+	// for a caller that found the matches dense, so that a page in
+	// creation order is best found by testing rows as it walks.
+	ModifiedScan bool
+	// Modified reports that a comparison selected resources through the
+	// dialect's ModifiedIndex (set by the compiler).
+	Modified bool
+
 	alias int // counter for JSON iteration aliases
 	depth int
 }
@@ -263,7 +272,7 @@ func (c *compiler) resourceField(p filter.AttrPath) (field, error) {
 		return scalar{expr: "r.created", typ: schema.DateTime, timeCol: true, name: name}, nil
 	case common(res, "meta") && sub != nil && strings.EqualFold(sub.Name, "lastModified"):
 		s := scalar{expr: "r.last_modified", typ: schema.DateTime, timeCol: true, name: name}
-		if t := c.b.D.ModifiedIndex(); t != "" {
+		if t := c.b.D.ModifiedIndex(); t != "" && !c.b.ModifiedScan {
 			return modifiedIndex{scalar: s, table: t}, nil
 		}
 		return s, nil
@@ -783,6 +792,7 @@ func (f modifiedIndex) compile(c *compiler, op filter.Op, v any) (string, error)
 		return "", err
 	}
 	s := "r.seq IN (SELECT lm.res_seq FROM " + f.table + " lm WHERE lm.tenant_id = " + tenant + " AND " + cond + ")"
+	c.b.Modified = true
 	if neg {
 		s = "NOT " + s
 	}
