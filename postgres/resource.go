@@ -157,13 +157,21 @@ func (db *DB) Create(ctx context.Context, tenant string, r *scimd.Resource) (*sc
 	return out, err
 }
 
+// insertResource is the CTE r inserting a resource (tenant $1, id $2, type
+// $3, the indexed columns $4–$7, created and last modified $8, schemas $9,
+// doc $10) and returning its seq; insertModified, following it, inserts
+// the resource's resource_modified row.
+const (
+	insertResource = `r AS (INSERT INTO resources
+		(tenant_id, id, type, external_id, name_lc, display_lc, active, created, last_modified, version, member_count, schemas, doc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 1, 0, $9, $10) RETURNING seq)`
+	insertModified = `INSERT INTO resource_modified (res_seq, tenant_id, last_modified) SELECT seq, $1, $8 FROM r`
+)
+
 // createSQL inserts a resource ($1–$10), its resource_modified row and its
 // value index rows (the folded e-mail types $11 and values $12, in order)
 // in one statement: one round trip, atomic without a transaction around it.
-const createSQL = `WITH r AS (INSERT INTO resources
-		(tenant_id, id, type, external_id, name_lc, display_lc, active, created, last_modified, version, member_count, schemas, doc)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 1, 0, $9, $10) RETURNING seq),
-	m AS (INSERT INTO resource_modified (res_seq, tenant_id, last_modified) SELECT seq, $1, $8 FROM r)
+const createSQL = `WITH ` + insertResource + `, m AS (` + insertModified + `)
 	INSERT INTO value_index (tenant_id, res_seq, attr, ord, type_lc, value_lc)
 	SELECT $1, r.seq, 'emails', (e.ord - 1)::integer, e.type_lc, e.value_lc
 	FROM r, unnest($11::text[], $12::text[]) WITH ORDINALITY AS e(type_lc, value_lc, ord)`
@@ -207,10 +215,7 @@ func (tx *Tx) createResource(ctx context.Context, tenant string, rt *schema.Reso
 	}
 	x := storedform.Extract(r)
 	var seq int64
-	err = tx.QueryRow(ctx, `WITH r AS (INSERT INTO resources
-		(tenant_id, id, type, external_id, name_lc, display_lc, active, created, last_modified, version, member_count, schemas, doc)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 1, 0, $9, $10) RETURNING seq)
-		INSERT INTO resource_modified (res_seq, tenant_id, last_modified) SELECT seq, $1, $8 FROM r RETURNING res_seq`,
+	err = tx.QueryRow(ctx, `WITH `+insertResource+` `+insertModified+` RETURNING res_seq`,
 		tenant, r.ID, r.Type, text(&x.ExternalID), text(&x.NameLC), text(&x.DisplayLC), boolean(&x.Active),
 		tx.now, schemas, doc).Scan(&seq)
 	if err != nil {

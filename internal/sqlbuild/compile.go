@@ -778,16 +778,16 @@ type modifiedIndex struct {
 }
 
 func (f modifiedIndex) compile(c *compiler, op filter.Op, v any) (string, error) {
-	if pos, _ := positive(op, v); pos == filter.OpPr || c.b.Driven != "" {
+	pos, neg := positive(op, v)
+	if pos == filter.OpPr || c.b.Driven != "" {
 		// Presence needs no index (every resource has a lastModified);
 		// a driven test reads r's own row.
 		return f.scalar.compile(c, op, v)
 	}
-	op, neg := positive(op, v)
 	tenant := c.b.Bind(c.b.Tenant)
 	lm := f.scalar
 	lm.expr = "lm.last_modified"
-	cond, err := lm.compile(c, op, v)
+	cond, err := lm.compile(c, pos, v)
 	if err != nil {
 		return "", err
 	}
