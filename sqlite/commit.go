@@ -252,6 +252,7 @@ func (db *DB) runBatch(carry []*writeOp) []*writeOp {
 	db.wstats.batches.Add(1)
 	db.wstats.ops.Add(int64(len(kept)))
 	db.committed(len(kept))
+	db.pruner.writes.Add(int64(len(kept)))
 	for _, op := range kept {
 		op.reply <- op.tx.runHooks()
 	}

@@ -99,3 +99,18 @@ func (db *DB) IndexTrigrams(ctx context.Context) (int, error) {
 		}
 	}
 }
+
+// PruneModified runs one pruning pass over the resource_modified log and
+// returns how many rows it deleted.
+func (db *DB) PruneModified(ctx context.Context) (int, error) { return db.pruneModified(ctx) }
+
+// ModifiedLog reports how many resources lack the resource_modified row
+// of their current lastModified (the invariant the filters rely on: 0),
+// and how many rows the log holds beyond one per resource (stale rows).
+func (db *DB) ModifiedLog(ctx context.Context) (missing, stale int, err error) {
+	err = db.queryRow(ctx, `SELECT
+		(SELECT count(*) FROM resources r WHERE NOT EXISTS (SELECT 1 FROM resource_modified lm
+			WHERE lm.tenant_id = r.tenant_id AND lm.last_modified = r.last_modified AND lm.res_seq = r.seq)),
+		(SELECT count(*) FROM resource_modified) - (SELECT count(*) FROM resources)`).Scan(&missing, &stale)
+	return missing, stale, err
+}

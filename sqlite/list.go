@@ -138,6 +138,14 @@ type listPlan struct {
 	// see sqlbuild.Builder.Driver. Its MATCH argument is the first of
 	// Args.
 	driver string
+
+	// scanWhere and scanArgs, when scanWhere is not "", are Where and
+	// Args with the meta.lastModified comparisons that select resources
+	// through the resource_modified log compiled as tests of each row's
+	// own column instead (sqlbuild.Builder.ModifiedScan): what a walk of
+	// creation order should test (see choosePlan).
+	scanWhere string
+	scanArgs  []any
 }
 
 // listDialect is SQLite's sqllist.Dialect (an empty struct: a plan holds
@@ -182,6 +190,22 @@ func (db *DB) plan(tenant string, q *scimd.ListQuery) (*listPlan, error) {
 		}
 	}
 	p := &listPlan{Plan: sqllist.Plan{D: listDialect{}, Desc: q.SortDescending, Groups: q.ReadOptions.Groups}}
+	if err := db.compile(b, p, tenant, rt, q); err != nil {
+		return nil, err
+	}
+	if b.Modified && p.Key == "" {
+		scan := &sqlbuild.Builder{D: dialect, Tenant: tenant, ModifiedScan: true}
+		sp := &listPlan{Plan: sqllist.Plan{D: listDialect{}}}
+		if err := db.compile(scan, sp, tenant, rt, q); err != nil {
+			return nil, err
+		}
+		p.scanWhere, p.scanArgs = sp.Where, sp.Args
+	}
+	return p, nil
+}
+
+// compile compiles the WHERE condition and sort key of q into p, with b.
+func (db *DB) compile(b *sqlbuild.Builder, p *listPlan, tenant string, rt *schema.ResourceType, q *scimd.ListQuery) error {
 	if rt != nil && q.SortBy == nil {
 		// A lone co / ew: iterate its trigram index in creation order, so
 		// that a page reads about Count candidates when matches are dense
@@ -194,13 +218,13 @@ func (db *DB) plan(tenant string, q *scimd.ListQuery) (*listPlan, error) {
 	}
 	where, key, err := sqllist.Condition(b, db.reg, tenant, rt, q)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if p.driver != "" {
 		where = p.driver + " MATCH ? AND " + where
 	}
 	p.Where, p.Args, p.Key = where, b.Args, key
-	return p, nil
+	return nil
 }
 
 // pageReader runs the page queries of List in a read transaction: a
@@ -474,11 +498,24 @@ func (db *DB) choosePlan(ctx context.Context, tx *Tx, tenant string, q *scimd.Li
 	if !exact {
 		// More matches than the filter should drive: walk creation order.
 		// The total is counted from the page's start later.
-		p.ByFilter = false
+		p.walk()
 		return -1, nil
 	}
-	p.ByFilter = int64(m)*int64(m) <= 64*int64(limit)*int64(n)
+	if p.ByFilter = int64(m)*int64(m) <= 64*int64(limit)*int64(n); !p.ByFilter {
+		p.walk()
+	}
 	return m, nil
+}
+
+// walk makes p a walk of creation order that tests each row: without
+// ByFilter, and with meta.lastModified compared on each row's own column
+// rather than collected from the resource_modified log up front.
+func (p *listPlan) walk() {
+	p.ByFilter = false
+	if p.scanWhere != "" {
+		p.Where, p.Args = p.scanWhere, p.scanArgs
+		p.scanWhere, p.scanArgs = "", nil
+	}
 }
 
 // hasRange reports whether e compares a resource attribute with a range

@@ -16,7 +16,7 @@ import (
 
 // TestPagingPlans checks the plans of the page queries that must stay
 // index lookups at any tenant size: meta.lastModified gt (delta sync)
-// through resources_modified, with and without a seek position; the
+// through the resource_modified log, with and without a seek position; the
 // sequential-walk page through resources_type_seq as a seq range with no
 // OFFSET; emails[type eq … and value co …] inside the value index.
 func TestPagingPlans(t *testing.T) {
@@ -32,8 +32,10 @@ func TestPagingPlans(t *testing.T) {
 		at           *scimd.PageKey
 		want         []string
 	}{
-		{"lastModified", `meta.lastModified gt "2025-01-01T00:00:00Z"`, nil, []string{"INDEX resources_modified (tenant_id=? AND type=? AND last_modified>?)"}},
-		{"lastModified/seek", `meta.lastModified gt "2025-01-01T00:00:00Z"`, at, []string{"INDEX resources_modified (tenant_id=? AND type=? AND last_modified>?)"}},
+		// Few matches: read through the resource_modified log (migration
+		// 0006), each candidate looked up by seq.
+		{"lastModified", `meta.lastModified gt "2025-01-01T00:00:00Z"`, nil, []string{"SEARCH lm USING PRIMARY KEY (tenant_id=? AND last_modified>?)", "resources_type_seq (tenant_id=? AND type=? AND seq=?)"}},
+		{"lastModified/seek", `meta.lastModified gt "2025-01-01T00:00:00Z"`, at, []string{"SEARCH lm USING PRIMARY KEY (tenant_id=? AND last_modified>?)"}},
 		{"walk/seek", ``, at, []string{"USING INDEX resources_type_seq (tenant_id=? AND type=? AND seq>?)"}},
 		{"userName/seek", `userName eq "a@b.c"`, at, []string{"INDEX resources_name (tenant_id=? AND type=? AND name_lc=?)"}},
 		// A lone co / sw / ew of 3 characters or more iterates its FTS5

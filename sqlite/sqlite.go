@@ -57,7 +57,7 @@ func init() {
 }
 
 // dialect is the SQL dialect the store compiles filters for.
-var dialect = sqlbuild.SQLite{FoldFunc: foldFunc, Trigram: true}
+var dialect = sqlbuild.SQLite{FoldFunc: foldFunc, Trigram: true, ModifiedLog: true}
 
 // Interface checks.
 var (
@@ -94,6 +94,8 @@ type DB struct {
 	wstats  struct{ batches, ops atomic.Int64 } // committed batches and the operations they kept
 
 	trgm trigramIndexer // keeps the trigram tables up to date; see trigram.go
+
+	pruner modifiedPruner // prunes the resource_modified log; see modified.go
 
 	ckpt    *checkpointer // nil for ":memory:"; see checkpoint.go
 	ckptOps atomic.Int64  // writes committed since the last checkpoint
@@ -151,6 +153,7 @@ func Open(ctx context.Context, path string, reg *schema.Registry, opts ...Option
 		return nil, err
 	}
 	db.startTrigramIndexer()
+	db.startModifiedPruner()
 	return db, nil
 }
 
@@ -227,6 +230,7 @@ func (db *DB) open() error {
 // Close closes the database, after the writes already queued.
 func (db *DB) Close() error {
 	db.stopTrigramIndexer()
+	db.stopModifiedPruner()
 	db.stopWriter()
 	var errs []error
 	errs = append(errs, db.stopCheckpointer())

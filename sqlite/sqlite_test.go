@@ -35,7 +35,27 @@ func MustOpenDB(tb testing.TB, reg *schema.Registry, opts ...sqlite.Option) *sql
 			tb.Error(err)
 		}
 	})
+	checkModifiedLog(tb, db)
 	return db
+}
+
+// checkModifiedLog checks, when the test ends (before the database
+// closes), that every resource has the resource_modified row of its
+// lastModified, and again after a pruning pass, which must leave exactly
+// one row per resource.
+func checkModifiedLog(tb testing.TB, db *sqlite.DB) {
+	tb.Cleanup(func() {
+		ctx := context.Background()
+		if missing, _, err := db.ModifiedLog(ctx); err != nil || missing != 0 {
+			tb.Errorf("resource_modified: %d resources without their row (%v)", missing, err)
+		}
+		if _, err := db.PruneModified(ctx); err != nil {
+			tb.Errorf("prune resource_modified: %v", err)
+		}
+		if missing, stale, err := db.ModifiedLog(ctx); err != nil || missing != 0 || stale != 0 {
+			tb.Errorf("resource_modified after pruning: %d resources without their row, %d stale rows (%v)", missing, stale, err)
+		}
+	})
 }
 
 // MustOpenFileDB opens a fresh WAL database file in a temp directory.
@@ -46,6 +66,7 @@ func MustOpenFileDB(tb testing.TB, opts ...sqlite.Option) *sqlite.DB {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
+	checkModifiedLog(tb, db)
 	return db
 }
 

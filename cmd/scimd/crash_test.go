@@ -764,6 +764,13 @@ func (d *sqliteCrashDB) extraChecks(ctx context.Context) []string {
 	if err != nil || n != 0 {
 		problems = append(problems, fmt.Sprintf("resource_counts wrong for %d types (%v)", n, err))
 	}
+	// The lastModified log (migration 0006) has the row of every
+	// resource's current lastModified (older rows may remain).
+	n, err = d.count(ctx, `SELECT count(*) FROM resources r WHERE NOT EXISTS (SELECT 1 FROM resource_modified lm
+		WHERE lm.tenant_id = r.tenant_id AND lm.last_modified = r.last_modified AND lm.res_seq = r.seq)`)
+	if err != nil || n != 0 {
+		problems = append(problems, fmt.Sprintf("resource_modified lacks the row of %d resources (%v)", n, err))
+	}
 	return problems
 }
 

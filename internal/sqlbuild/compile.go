@@ -157,6 +157,7 @@ type compiler struct {
 
 	lenient bool             // unknown attributes are absent (WhereAny)
 	missing map[string]error // unknown attributes met when lenient
+	negated int              // enclosing "not"s
 }
 
 func (c *compiler) expr(e filter.Expr, scope fieldFunc) (string, error) {
@@ -187,7 +188,9 @@ func (c *compiler) expr(e filter.Expr, scope fieldFunc) (string, error) {
 		if e == nil || e.X == nil {
 			return "", invalid("incomplete not expression")
 		}
+		c.negated++
 		x, err := c.expr(e.X, scope)
+		c.negated--
 		if err != nil {
 			return "", err
 		}
@@ -272,8 +275,8 @@ func (c *compiler) resourceField(p filter.AttrPath) (field, error) {
 		return scalar{expr: "r.created", typ: schema.DateTime, timeCol: true, name: name}, nil
 	case common(res, "meta") && sub != nil && strings.EqualFold(sub.Name, "lastModified"):
 		s := scalar{expr: "r.last_modified", typ: schema.DateTime, timeCol: true, name: name}
-		if t := c.b.D.ModifiedIndex(); t != "" && !c.b.ModifiedScan {
-			return modifiedIndex{scalar: s, table: t}, nil
+		if m := c.b.D.ModifiedIndex(); m.Table != "" && !c.b.ModifiedScan {
+			return modifiedIndex{scalar: s, index: m}, nil
 		}
 		return s, nil
 	case common(res, "meta") && sub != nil && strings.EqualFold(sub.Name, "resourceType"):
@@ -774,14 +777,17 @@ func (f valueIndex) compile(c *compiler, op filter.Op, v any) (string, error) {
 // r.last_modified itself, which sorting and presence use.
 type modifiedIndex struct {
 	scalar
-	table string
+	index ModifiedIndex
 }
 
 func (f modifiedIndex) compile(c *compiler, op filter.Op, v any) (string, error) {
 	pos, neg := positive(op, v)
-	if pos == filter.OpPr || c.b.Driven != "" {
+	if pos == filter.OpPr || c.b.Driven != "" || neg || c.negated > 0 {
 		// Presence needs no index (every resource has a lastModified);
-		// a driven test reads r's own row.
+		// a driven test reads r's own row; so does a comparison under a
+		// negation, whose matches no index finds (through the side table
+		// the database would collect every row the comparison holds for,
+		// up front, to exclude them).
 		return f.scalar.compile(c, op, v)
 	}
 	tenant := c.b.Bind(c.b.Tenant)
@@ -791,11 +797,16 @@ func (f modifiedIndex) compile(c *compiler, op filter.Op, v any) (string, error)
 	if err != nil {
 		return "", err
 	}
-	s := "r.seq IN (SELECT lm.res_seq FROM " + f.table + " lm WHERE lm.tenant_id = " + tenant + " AND " + cond + ")"
-	c.b.Modified = true
-	if neg {
-		s = "NOT " + s
+	s := "r.seq IN (SELECT lm.res_seq FROM " + f.index.Table + " lm WHERE lm.tenant_id = " + tenant + " AND " + cond + ")"
+	if f.index.Log {
+		// The log may list superseded versions: test the current one.
+		own, err := f.scalar.compile(c, pos, v)
+		if err != nil {
+			return "", err
+		}
+		s = "(" + s + " AND " + own + ")"
 	}
+	c.b.Modified = true
 	return s, nil
 }
 

@@ -101,17 +101,32 @@ type Dialect interface {
 	// indexes serve LIKE itself). The compiler keeps the exact LIKE, so
 	// the index may let through rows that do not match.
 	Substring(expr, s string) (table, match string)
-	// ModifiedIndex names the table indexing meta.lastModified when
-	// resources r does not: rows (res_seq, tenant_id, last_modified), one
-	// per resource, in the same transaction as the resource's writes.
-	// Comparisons on meta.lastModified then select r.seq from it. "" when
-	// r.last_modified is indexed itself.
-	ModifiedIndex() string
+	// ModifiedIndex describes the side table indexing meta.lastModified
+	// when resources r does not (ModifiedIndex.Table is "" when
+	// r.last_modified is indexed itself).
+	ModifiedIndex() ModifiedIndex
 	// Arg converts a Go value for binding: bools, times.
 	Arg(v any) any
 	// Quote returns s as an SQL string literal (used only for identifiers of
 	// the schema and the layout, never for client values).
 	Quote(s string) string
+}
+
+// ModifiedIndex is where a dialect indexes meta.lastModified outside the
+// resources table, so that an update of a resource need not move an index
+// entry of resources (see the dialects' ModifiedIndex methods).
+type ModifiedIndex struct {
+	// Table has rows (res_seq, tenant_id, last_modified), written in the
+	// same transaction as the resource, and an index on (tenant_id,
+	// last_modified, res_seq). Comparisons on meta.lastModified select
+	// r.seq from it. "" when r.last_modified is indexed itself.
+	Table string
+	// Log says the table is append-only: besides the row of every
+	// resource's current last_modified it may hold rows of versions since
+	// superseded (or of deleted resources) until they are pruned. A
+	// comparison through it then also tests r.last_modified, which makes
+	// it exact whatever stale rows the table holds.
+	Log bool
 }
 
 // Fold is the case folding used for caseExact=false strings, both for
@@ -135,14 +150,26 @@ type SQLite struct {
 	// sqlite/migrations/0005_trigram.sql: co, sw and ew on the columns
 	// they index are then prefiltered through them (see Substring).
 	Trigram bool
+	// ModifiedLog says the database has the resource_modified log of
+	// sqlite/migrations/0006_modified_log.sql (see ModifiedIndex).
+	ModifiedLog bool
 }
 
 // Name implements Dialect.
 func (SQLite) Name() string { return "sqlite" }
 
-// ModifiedIndex implements Dialect: SQLite indexes r.last_modified, which
-// costs an update no more than the index entry it moves.
-func (SQLite) ModifiedIndex() string { return "" }
+// ModifiedIndex implements Dialect. With ModifiedLog, meta.lastModified
+// is indexed in an append-only log (resource_modified): an update appends
+// one entry at the log's end, on a page the other writes of its commit
+// share, instead of moving an entry of an index on resources from a
+// random page (one WAL frame more per update). Without it, r.last_modified
+// is indexed itself.
+func (d SQLite) ModifiedIndex() ModifiedIndex {
+	if d.ModifiedLog {
+		return ModifiedIndex{Table: "resource_modified", Log: true}
+	}
+	return ModifiedIndex{}
+}
 
 // Placeholder implements Dialect.
 func (SQLite) Placeholder(int) string { return "?" }
@@ -282,7 +309,7 @@ func (Postgres) Name() string { return "postgres" }
 // resources that every update changes would make no update of resources
 // a HOT update (one that adds no index entries), so every PATCH would
 // insert into all of its indexes.
-func (Postgres) ModifiedIndex() string { return "resource_modified" }
+func (Postgres) ModifiedIndex() ModifiedIndex { return ModifiedIndex{Table: "resource_modified"} }
 
 // Placeholder implements Dialect.
 func (Postgres) Placeholder(n int) string { return "$" + strconv.Itoa(n) }

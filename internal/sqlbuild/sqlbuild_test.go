@@ -35,6 +35,7 @@ var cases = []string{
 	`User: meta.lastModified ne "2024-01-01T00:00:00Z"`,
 	`User: meta.lastModified pr and not (meta.lastModified eq null)`,
 	`User: userName eq "a" or meta.lastModified le "2024-01-01T00:00:00Z"`,
+	`User: not (meta.lastModified gt "2024-01-01T00:00:00Z") and meta.lastModified ge "2023-01-01T00:00:00Z"`,
 	`User: meta.created le "2024-01-01T00:00:00.5+02:00"`,
 	`User: name.familyName co "50%_off\\"`,
 	`User: title pr`,
@@ -101,7 +102,7 @@ func compile(t testing.TB, d sqlbuild.Dialect, reg *schema.Registry, c string) (
 
 func TestGolden(t *testing.T) {
 	reg := schema.DefaultRegistry()
-	for _, d := range []sqlbuild.Dialect{sqlbuild.SQLite{Trigram: true}, sqlbuild.Postgres{}} {
+	for _, d := range []sqlbuild.Dialect{sqlbuild.SQLite{Trigram: true, ModifiedLog: true}, sqlbuild.Postgres{}} {
 		t.Run(d.Name(), func(t *testing.T) {
 			var out strings.Builder
 			for _, c := range cases {
@@ -194,7 +195,7 @@ func FuzzCompile(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, d := range []sqlbuild.Dialect{sqlbuild.SQLite{Trigram: true}, sqlbuild.Postgres{}} {
+		for _, d := range []sqlbuild.Dialect{sqlbuild.SQLite{Trigram: true, ModifiedLog: true}, sqlbuild.Postgres{}} {
 			for _, rt := range reg.ResourceTypes() {
 				b := &sqlbuild.Builder{D: d, Tenant: "t"}
 				s, err := b.Where(rt, e)
@@ -270,7 +271,7 @@ func TestDriver(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := &sqlbuild.Builder{D: sqlbuild.SQLite{Trigram: true}, Tenant: "t1"}
+		b := &sqlbuild.Builder{D: sqlbuild.SQLite{Trigram: true, ModifiedLog: true}, Tenant: "t1"}
 		table, match, ok := b.Driver(users, e)
 		if table != c.table || match != c.match || ok != (c.table != "") {
 			t.Errorf("%s: Driver = %q, %q, %v; want %q, %q", c.filter, table, match, ok, c.table, c.match)
