@@ -179,6 +179,7 @@ func (db *DB) open() error {
 	if db.path == "" {
 		return errors.New("sqlite: open: empty path")
 	}
+	configure()
 	// The writer's own automatic checkpoint is a backstop: see
 	// checkpoint.go.
 	w, err := sql.Open("sqlite", db.dsn("immediate", fmt.Sprintf("wal_autocheckpoint(%d)", ckptBackstopPages)))
