@@ -33,42 +33,45 @@ import (
 // it holds the single writer only briefly (~2 ms).
 const pruneChunk = 2000
 
-// Variables for tests.
-var (
+const (
 	// pruneMinStale is how many writes since the last pass (each of which
 	// may have left a stale row) start a pass, at the least.
-	pruneMinStale int64 = 50_000
+	pruneMinStale = 50_000
 	// pruneInterval is how often the pruner looks at the count.
 	pruneInterval = time.Second
 )
 
 // modifiedPruner runs pruning passes in the background until stopped.
 type modifiedPruner struct {
-	stop chan struct{}
-	done chan struct{}
-	mu   sync.Mutex // serialises passes (background and PruneModified)
+	cancel context.CancelFunc // stops the background loop
+	done   chan struct{}      // closed when it has stopped
+	mu     sync.Mutex         // serialises passes (background and PruneModified)
 	// writes counts committed writes since the last pass: an upper bound
 	// of the stale rows they left (creates leave none).
 	writes atomic.Int64
 	passes atomic.Int64
+
+	// minStale and interval are pruneMinStale and pruneInterval unless a
+	// test set them before Open starts the pruner.
+	minStale int64
+	interval time.Duration
 }
 
 // startModifiedPruner starts the background pruner; Close stops it.
 func (db *DB) startModifiedPruner() {
 	pr := &db.pruner
-	pr.stop = make(chan struct{})
-	pr.done = make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	pr.cancel, pr.done = cancel, done
+	if pr.minStale == 0 {
+		pr.minStale = pruneMinStale
+	}
+	if pr.interval == 0 {
+		pr.interval = pruneInterval
+	}
+	minStale, interval := pr.minStale, pr.interval
 	go func() {
-		defer close(pr.done)
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		go func() {
-			select {
-			case <-pr.stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
+		defer close(done)
 		// Stale rows left before this process started: the log's rows
 		// beyond one per resource.
 		if n, err := db.staleModified(ctx); err != nil {
@@ -78,11 +81,11 @@ func (db *DB) startModifiedPruner() {
 		} else {
 			pr.writes.Add(n)
 		}
-		t := time.NewTicker(pruneInterval)
+		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
 			select {
-			case <-pr.stop:
+			case <-ctx.Done():
 				return
 			case <-t.C:
 			}
@@ -93,7 +96,7 @@ func (db *DB) startModifiedPruner() {
 				}
 				continue
 			}
-			if pr.writes.Load() < max(pruneMinStale, live) {
+			if pr.writes.Load() < max(minStale, live) {
 				continue
 			}
 			if _, err := db.pruneModified(ctx); err != nil && ctx.Err() == nil {
@@ -107,12 +110,12 @@ func (db *DB) startModifiedPruner() {
 // under way stops after its current chunk.
 func (db *DB) stopModifiedPruner() {
 	pr := &db.pruner
-	if pr.stop == nil {
+	if pr.cancel == nil {
 		return
 	}
-	close(pr.stop)
+	pr.cancel()
 	<-pr.done
-	pr.stop = nil
+	pr.cancel = nil
 }
 
 // liveResources returns the number of resources of every tenant.

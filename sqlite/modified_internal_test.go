@@ -14,12 +14,10 @@ import (
 // once the writes since the last one reach the threshold, and that the
 // pass leaves one resource_modified row per resource.
 func TestModifiedPrunerRuns(t *testing.T) {
-	minStale, interval := pruneMinStale, pruneInterval
-	pruneMinStale, pruneInterval = 100, 20*time.Millisecond
-	t.Cleanup(func() { pruneMinStale, pruneInterval = minStale, interval })
-
 	ctx := context.Background()
-	db, err := Open(ctx, ":memory:", schema.DefaultRegistry())
+	db, err := Open(ctx, ":memory:", schema.DefaultRegistry(), func(db *DB) {
+		db.pruner.minStale, db.pruner.interval = 100, 20*time.Millisecond
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +54,7 @@ func TestModifiedPrunerRuns(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := db.pruner.writes.Load()
-		if db.pruner.passes.Load() > passes && rows-live <= w && w < pruneMinStale {
+		if db.pruner.passes.Load() > passes && rows-live <= w && w < db.pruner.minStale {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
