@@ -15,10 +15,16 @@ import (
 // that journal. A create changes about fifteen pages (the row, six
 // indexes, the e-mail value index, the counters), so at 64 KiB its journal
 // often spilled to a temporary file: a file created, written and deleted
-// per transaction, 5–10 % of a create's CPU. Up to 1 MiB (256 pages) a
+// per transaction, 5–10 % of a create's CPU. Up to 120 KiB (30 pages) a
 // write's journal stays in memory; a larger write (removing a million
 // members) still spills, so memory stays bounded.
-const stmtJournalSpill = 1 << 20
+//
+// The threshold is also the size of the journal's memory chunks, which a
+// spill writes to the file one per write call, and SQLite's unix VFS
+// writes at most 128 KiB - 1 per call (seekAndWriteFd masks the length
+// with 0x1ffff): with a larger threshold a spilling write wrote nothing
+// and failed with SQLITE_FULL (TestLargeWriteInSavepoint).
+const stmtJournalSpill = 120 << 10
 
 var configureOnce sync.Once
 
