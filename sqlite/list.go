@@ -139,13 +139,10 @@ type listPlan struct {
 	// Args.
 	driver string
 
-	// scanWhere and scanArgs, when scanWhere is not "", are Where and
-	// Args with the meta.lastModified comparisons that select resources
-	// through the resource_modified log compiled as tests of each row's
-	// own column instead (sqlbuild.Builder.ModifiedScan): what a walk of
-	// creation order should test (see choosePlan).
-	scanWhere string
-	scanArgs  []any
+	// modified: Where selects resources through the resource_modified log
+	// (a meta.lastModified comparison) and the list is in creation order,
+	// so that a walk recompiles it (see walk).
+	modified bool
 }
 
 // listDialect is SQLite's sqllist.Dialect (an empty struct: a plan holds
@@ -193,14 +190,7 @@ func (db *DB) plan(tenant string, q *scimd.ListQuery) (*listPlan, error) {
 	if err := db.compile(b, p, tenant, rt, q); err != nil {
 		return nil, err
 	}
-	if b.Modified && p.Key == "" {
-		scan := &sqlbuild.Builder{D: dialect, Tenant: tenant, ModifiedScan: true}
-		sp := &listPlan{Plan: sqllist.Plan{D: listDialect{}}}
-		if err := db.compile(scan, sp, tenant, rt, q); err != nil {
-			return nil, err
-		}
-		p.scanWhere, p.scanArgs = sp.Where, sp.Args
-	}
+	p.modified = b.Modified && p.Key == ""
 	return p, nil
 }
 
@@ -498,24 +488,32 @@ func (db *DB) choosePlan(ctx context.Context, tx *Tx, tenant string, q *scimd.Li
 	if !exact {
 		// More matches than the filter should drive: walk creation order.
 		// The total is counted from the page's start later.
-		p.walk()
-		return -1, nil
+		return -1, db.walk(tenant, q, p)
 	}
 	if p.ByFilter = int64(m)*int64(m) <= 64*int64(limit)*int64(n); !p.ByFilter {
-		p.walk()
+		return m, db.walk(tenant, q, p)
 	}
 	return m, nil
 }
 
 // walk makes p a walk of creation order that tests each row: without
 // ByFilter, and with meta.lastModified compared on each row's own column
-// rather than collected from the resource_modified log up front.
-func (p *listPlan) walk() {
+// (sqlbuild.Builder.ModifiedScan) rather than collected from the
+// resource_modified log up front.
+func (db *DB) walk(tenant string, q *scimd.ListQuery, p *listPlan) error {
 	p.ByFilter = false
-	if p.scanWhere != "" {
-		p.Where, p.Args = p.scanWhere, p.scanArgs
-		p.scanWhere, p.scanArgs = "", nil
+	if !p.modified {
+		return nil
 	}
+	var rt *schema.ResourceType
+	if q.Type != "" {
+		var err error
+		if rt, err = db.resourceType(q.Type); err != nil {
+			return err
+		}
+	}
+	p.modified = false
+	return db.compile(&sqlbuild.Builder{D: dialect, Tenant: tenant, ModifiedScan: true}, p, tenant, rt, q)
 }
 
 // hasRange reports whether e compares a resource attribute with a range

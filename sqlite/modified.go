@@ -25,9 +25,9 @@ import (
 // there are resources (and at least pruneMinStale): the log then stays
 // under about twice the resources, and a pass costs about two row reads
 // per write, amortised (measured at 10,000 users under PATCH load: a pass
-// every 10,000 writes took 4 % of the CPU; every 50,000, ~1 %). Deleting many stale rows of a page at once costs
-// that page once, where the index this log replaced moved an entry on a
-// random page in every update.
+// every 10,000 writes took 4 % of the CPU; every 50,000, ~1 %). Deleting
+// many stale rows of a page at once costs that page once, where the index
+// this log replaced moved an entry on a random page in every update.
 
 // pruneChunk bounds the log rows one pruning transaction reads, so that
 // it holds the single writer only briefly (~2 ms).
