@@ -33,9 +33,19 @@ func WithPoolConfig(f func(*pgxpool.Config)) Option {
 
 // ResetListCache forgets every cached paging position and count.
 func (db *DB) ResetListCache() {
+	db.lists.positions.Reset()
 	db.lists.mu.Lock()
 	defer db.lists.mu.Unlock()
-	db.lists.positions, db.lists.counts = nil, nil
+	db.lists.counts = nil
+}
+
+// ResetListPositions forgets every cached paging position.
+func (db *DB) ResetListPositions() { db.lists.positions.Reset() }
+
+// ListStats reports how many index pages were read by a keyset seek from a
+// cached position and how many with OFFSET from the start, since Open.
+func (db *DB) ListStats() (seeks, offsets int64) {
+	return db.lists.seeks.Load(), db.lists.offsets.Load()
 }
 
 // ModifiedMismatches counts the resources whose resource_modified row is

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -28,14 +29,17 @@ import (
 // instance.
 //
 // Index paging: each served page leaves the position of its last row in a
-// small per-process cache keyed by (tenant, query, next startIndex); the
-// page that continues a walk seeks from there instead of skipping
-// startIndex-1 rows with OFFSET. The cache is per process: behind a load
-// balancer, a page that lands on another instance than the previous one
-// falls back to OFFSET, which is correct, only slower (sticky sessions, or
-// cursor paging, keep every page a seek). A cached position serves for
-// sqllist.WalkTTL: within a walk, rows created or deleted meanwhile
-// neither repeat nor skip rows that existed for the whole walk.
+// small per-process cache (sqllist.Positions, by tenant and query); a
+// later page seeks from the nearest position before its startIndex and
+// skips only the rows in between, instead of skipping startIndex-1 rows
+// with OFFSET. The page that continues a walk on the same instance skips
+// nothing. Behind a load balancer that spreads a walk over n instances,
+// each instance last served a page about n pages back: it skips about n-1
+// pages' rows, whatever the startIndex, so page k still costs what page 1
+// does (times about n); only an instance's first page of a walk uses
+// OFFSET. A cached position serves for sqllist.WalkTTL: within a walk,
+// rows created or deleted meanwhile neither repeat nor skip rows that
+// existed for the whole walk.
 //
 // totalResults: a short page gives it without counting. Otherwise it is
 // counted, and the count is cached per query for sqllist.WalkTTL for the
@@ -46,14 +50,13 @@ import (
 
 // listCache holds the position and count caches of a DB.
 type listCache struct {
-	mu        sync.Mutex
-	positions map[string]posEntry
+	positions sqllist.Positions
+	mu        sync.Mutex // guards counts
 	counts    map[string]countEntry
-}
 
-type posEntry struct {
-	key scimd.PageKey
-	at  time.Time
+	// Counters for tests and diagnostics: index pages read by a seek from
+	// a cached position, and with OFFSET from the start.
+	seeks, offsets atomic.Int64
 }
 
 type countEntry struct {
@@ -81,24 +84,8 @@ func putBounded[V any](m map[string]V, k string, v V, max int, at func(V) time.T
 	m[k] = v
 }
 
-func (c *listCache) position(k string) (scimd.PageKey, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.positions[k]
-	if !ok || time.Since(e.at) >= sqllist.WalkTTL {
-		return scimd.PageKey{}, false
-	}
-	return e.key, true
-}
-
-func (c *listCache) putPosition(k string, key scimd.PageKey) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.positions == nil {
-		c.positions = map[string]posEntry{}
-	}
-	putBounded(c.positions, k, posEntry{key: key, at: time.Now()}, sqllist.PositionCacheSize, func(e posEntry) time.Time { return e.at })
-}
+// fresh reports whether a cached position still serves a walk.
+func fresh(p sqllist.Position) bool { return time.Since(p.At) < sqllist.WalkTTL }
 
 func (c *listCache) count(k string) (int, bool) {
 	c.mu.Lock()
@@ -318,6 +305,7 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 		count := max(q.Count, 0)
 		total := -1
 		continuation := false
+		skip := 0 // rows between at and the page's start
 		switch {
 		case q.UseCursor:
 			continuation = at != nil
@@ -329,14 +317,14 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 			}
 		case count > 0:
 			offset := max(q.StartIndex, 1) - 1
+			skip = offset
 			if offset > 0 {
-				if k, ok := db.lists.position(sqllist.PositionKey(binding, offset)); ok {
-					at, continuation = &k, true
+				if near, ok := db.lists.positions.Nearest(binding, offset, fresh); ok {
+					at, skip, continuation = &near.Key, offset-near.Offset, true
+					db.lists.seeks.Add(1)
+				} else {
+					db.lists.offsets.Add(1)
 				}
-			}
-			skip := offset
-			if at != nil {
-				skip = 0
 			}
 			query, args := p.PageQuery(at, false, count, skip)
 			pg, err := (*pageReader)(tx).ReadPage(ctx, p, query, args)
@@ -346,7 +334,7 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 			out.Resources = append(out.Resources, pg.Resources...)
 			n := len(pg.Resources)
 			if n > 0 {
-				db.lists.putPosition(sqllist.PositionKey(binding, offset+n), pg.Keys[n-1])
+				db.lists.positions.Put(binding, sqllist.Position{Offset: offset + n, Key: pg.Keys[n-1], At: time.Now()})
 			}
 			total = sqllist.StartTotal(offset, n, count)
 		}
@@ -357,7 +345,7 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 			if n, ok := db.lists.count(binding); ok && continuation {
 				total = n
 			} else {
-				span := sqllist.SpanOf(q, count, at)
+				span := sqllist.SpanOf(q, count, at, skip)
 				query, args := p.CountQuery(span)
 				var n int
 				if err := tx.QueryRow(ctx, query, args...).Scan(&n); err != nil {

@@ -261,3 +261,62 @@ func TestQueryPlans(t *testing.T) {
 		t.Errorf("dense lastModified page: %d resources, first %v", len(res.Resources), res.Resources)
 	}
 }
+
+// TestWalkAcrossInstances walks a list with startIndex through two stores
+// on one database, alternating pages between them as a round-robin load
+// balancer in front of two scimd instances would: every page is right,
+// and only the second instance's first page skips rows from the start
+// with OFFSET; every later page seeks from a position its instance left
+// one page before the previous one.
+func TestWalkAcrossInstances(t *testing.T) {
+	url := pgtest.URL(t)
+	a := mustOpen(t, url, nil)
+	b := mustOpen(t, url, nil)
+	ctx := t.Context()
+	if err := a.ExecSQL(ctx, `
+		INSERT INTO resources (tenant_id, id, type, name_lc, created, last_modified, version, schemas, doc)
+		SELECT 't1', md5(i::text), 'User', 'user' || i, now(), now(), 1, '[]',
+			jsonb_build_object('userName', 'user' || i)
+		FROM generate_series(1, 95) AS i;
+		INSERT INTO resource_modified (res_seq, tenant_id, last_modified)
+		SELECT seq, tenant_id, last_modified FROM resources`); err != nil {
+		t.Fatal(err)
+	}
+	byName, err := filter.ParseAttrPath("userName")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sortBy := range []*filter.AttrPath{nil, &byName} {
+		whole, err := a.List(ctx, "t1", &scimd.ListQuery{Type: scimd.TypeUser, SortBy: sortBy, StartIndex: 1, Count: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want, got []string
+		for _, r := range whole.Resources {
+			want = append(want, r.ID)
+		}
+		a.ResetListCache()
+		b.ResetListCache()
+		stores := []*postgres.DB{a, b}
+		for page, start := 0, 1; start <= 95; page, start = page+1, start+10 {
+			res, err := stores[page%2].List(ctx, "t1", &scimd.ListQuery{Type: scimd.TypeUser, SortBy: sortBy, StartIndex: start, Count: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.TotalResults != 95 {
+				t.Errorf("startIndex %d: totalResults %d, want 95", start, res.TotalResults)
+			}
+			for _, r := range res.Resources {
+				got = append(got, r.ID)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("sortBy %v: pages across instances\n%v\nwant\n%v", sortBy != nil, got, want)
+		}
+		sa, oa := a.ListStats()
+		sb, ob := b.ListStats()
+		if sortBy == nil && (sa != 4 || oa != 0 || sb != 4 || ob != 1) {
+			t.Errorf("seeks/offsets: instance A %d/%d, B %d/%d; want 4/0, 4/1", sa, oa, sb, ob)
+		}
+	}
+}

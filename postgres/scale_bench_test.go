@@ -7,6 +7,7 @@ import (
 
 	"github.com/scimd/scimd"
 	"github.com/scimd/scimd/filter"
+	"github.com/scimd/scimd/internal/pgtest"
 	"github.com/scimd/scimd/postgres"
 )
 
@@ -81,5 +82,49 @@ func BenchmarkFilterScale(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkWalkAcrossInstances reads page k (count=100, startIndex
+// paging) of a 100,000-user tenant through one of two stores on one
+// database, as the second of two instances behind a round-robin balancer
+// does: that instance last served page k-2, the other one page k-1.
+// "fromStart" is the same page read by an instance with no position for
+// the walk (until session 6, every page that landed on another instance
+// than its predecessor): OFFSET over every row before it, and
+// totalResults counted again, since the page does not continue a walk
+// that instance knows.
+func BenchmarkWalkAcrossInstances(b *testing.B) {
+	const n = 100_000
+	url := pgtest.URL(b)
+	a := mustOpen(b, url, nil)
+	seedUsers(b, a, n)
+	other := mustOpen(b, url, nil)
+	list := func(db *postgres.DB, page int) *scimd.ListResult {
+		res, err := db.List(b.Context(), "t1", &scimd.ListQuery{Type: scimd.TypeUser, StartIndex: (page-1)*100 + 1, Count: 100})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(res.Resources) != 100 {
+			b.Fatalf("page %d: %d resources", page, len(res.Resources))
+		}
+		return res
+	}
+	for _, page := range []int{3, 100, 999} {
+		b.Run(fmt.Sprintf("page=%d/alternating", page), func(b *testing.B) {
+			list(a, 1) // the walk's first page counts totalResults on a
+			list(a, page-2)
+			list(other, page-1)
+			for b.Loop() {
+				list(a, page)
+			}
+		})
+		b.Run(fmt.Sprintf("page=%d/fromStart", page), func(b *testing.B) {
+			list(a, 1)
+			for b.Loop() {
+				a.ResetListPositions()
+				list(a, page)
+			}
+		})
 	}
 }

@@ -62,8 +62,12 @@ func TestBackgroundCheckpoint(t *testing.T) {
 	}
 	// Under a steady stream of writes a PASSIVE checkpoint never catches
 	// up with the writer, so the WAL is rewound only by the writer's own
-	// backstop checkpoint: it must not grow past that (plus one batch).
-	if limit := int64(sqlite.CheckpointBackstopPages+1000) * 4120; fi.Size() > limit {
+	// backstop checkpoint: it must not grow far past that. The writer's
+	// attempt after a commit is skipped while the background checkpoint
+	// holds the checkpoint lock, so the WAL overshoots by what is committed
+	// meanwhile: ~250 pages beyond one batch were seen with both cores busy
+	// (a fuzzer alongside); 2,500 leaves room for a slow CI machine.
+	if limit := int64(sqlite.CheckpointBackstopPages+2500) * 4120; fi.Size() > limit {
 		t.Errorf("WAL is %d bytes, want under %d", fi.Size(), limit)
 	}
 	res, err := db.List(ctx, "t1", &scimd.ListQuery{Type: scimd.TypeUser, StartIndex: 1, Count: 1})

@@ -42,17 +42,17 @@ func (db *DB) ExplainPage(ctx context.Context, tenant string, q *scimd.ListQuery
 	return db.explainPage(ctx, tenant, q, at)
 }
 
-// ListStats reports how many index pages were read by a keyset seek and
-// how many with OFFSET, and how many totals were counted, since Open.
+// ListStats reports how many index pages were read by a keyset seek from a
+// cached position and how many with OFFSET from the start, and how many totals were counted, since Open.
 func (db *DB) ListStats() (seeks, offsets, counted int64) {
 	return db.lists.seeks.Load(), db.lists.offsets.Load(), db.lists.counted.Load()
 }
 
 // ResetListCache forgets every cached paging position and count.
 func (db *DB) ResetListCache() {
+	db.lists.positions.Reset()
 	db.lists.mu.Lock()
 	defer db.lists.mu.Unlock()
-	db.lists.positions = lru[posEntry]{}
 	db.lists.counts = lru[countEntry]{}
 }
 

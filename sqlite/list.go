@@ -27,16 +27,17 @@ import (
 // for cursor look-ahead) are decoded.
 //
 // Index paging: a page at startIndex 1 is a plain LIMIT. For a later page
-// the store looks in a small LRU cache, keyed by (tenant, type, filter,
-// sort, startIndex), for the position (sort key, seq) of the row just
-// before startIndex, which every served page leaves behind for the page
-// that follows it. With it, the page is a keyset seek ("rows after that
-// position", an index range) instead of an OFFSET that steps over
-// startIndex-1 rows; without it (a jump, an expired entry), OFFSET, which
-// is correct, only slower.
+// the store looks in a small cache (sqllist.Positions), keyed by (tenant,
+// type, filter, sort), for the position (sort key, seq) nearest before
+// startIndex that a served page left behind: the end of the previous page
+// when a client walks, an earlier page's end when it jumps ahead. With it,
+// the page is a keyset seek ("rows after that position", an index range)
+// that skips only the rows between the position and startIndex, instead of
+// an OFFSET that steps over startIndex-1 rows; without one (a first jump,
+// expired entries), OFFSET, which is correct, only slower.
 //
 // A cached position is used when the tenant has not changed since it was
-// stored (then the seek returns exactly what OFFSET would), or, if it
+// stored (then the seek, and its skip, return exactly what OFFSET would), or, if it
 // has, when the position is younger than sqllist.WalkTTL: the request is
 // then the continuation of a walk in progress and gets the rows after the
 // last one the walk saw, which is what a sequential reader wants — no row that
@@ -66,18 +67,12 @@ import (
 // listCache holds the position and count caches of a DB. The zero value
 // is ready to use.
 type listCache struct {
-	mu        sync.Mutex
-	positions lru[posEntry]
+	positions sqllist.Positions
+	mu        sync.Mutex // guards counts
 	counts    lru[countEntry]
 
 	// Counters for tests and diagnostics.
 	seeks, offsets, counted atomic.Int64
-}
-
-type posEntry struct {
-	key scimd.PageKey
-	gen int64
-	at  time.Time
 }
 
 type countEntry struct {
@@ -331,6 +326,7 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 	count := max(q.Count, 0)
 	total := -1
 	continuation := false
+	skip := 0 // rows between at and the page's start
 	switch {
 	case q.UseCursor:
 		continuation = at != nil
@@ -351,28 +347,21 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 		if count == 0 {
 			break
 		}
+		skip = offset
 		if offset > 0 {
-			lc.mu.Lock()
-			e, ok := lc.positions.get(sqllist.PositionKey(bind(), offset))
-			lc.mu.Unlock()
-			if ok {
-				g, err := getGen()
-				if err != nil {
-					return nil, err
-				}
-				if e.gen == g || time.Since(e.at) < sqllist.WalkTTL {
-					k := e.key
-					at = &k
-					continuation = true
-				}
+			g, err := getGen()
+			if err != nil {
+				return nil, err
+			}
+			usable := func(at sqllist.Position) bool { return at.Gen == g || time.Since(at.At) < sqllist.WalkTTL }
+			if near, ok := lc.positions.Nearest(bind(), offset, usable); ok {
+				at, skip, continuation = &near.Key, offset-near.Offset, true
 			}
 		}
 		if total, err = db.choosePlan(ctx, tx, tenant, q, p, count, continuation, getGen); err != nil {
 			return nil, err
 		}
-		skip := offset
 		if at != nil {
-			skip = 0
 			lc.seeks.Add(1)
 		} else if offset > 0 {
 			lc.offsets.Add(1)
@@ -388,9 +377,7 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 			if err != nil {
 				return nil, err
 			}
-			lc.mu.Lock()
-			lc.positions.put(sqllist.PositionKey(bind(), offset+n), posEntry{key: pg.Keys[n-1], gen: g, at: time.Now()}, sqllist.PositionCacheSize)
-			lc.mu.Unlock()
+			lc.positions.Put(bind(), sqllist.Position{Offset: offset + n, Key: pg.Keys[n-1], Gen: g, At: time.Now()})
 		}
 		if total < 0 {
 			total = sqllist.StartTotal(offset, len(pg.Resources), count)
@@ -400,7 +387,7 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 		return nil, err
 	}
 	if total < 0 {
-		if total, _, err = db.total(ctx, tx, tenant, q, p, continuation, getGen, sqllist.SpanOf(q, count, at)); err != nil {
+		if total, _, err = db.total(ctx, tx, tenant, q, p, continuation, getGen, sqllist.SpanOf(q, count, at, skip)); err != nil {
 			return nil, err
 		}
 	}

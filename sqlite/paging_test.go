@@ -83,7 +83,8 @@ func TestPagingPlans(t *testing.T) {
 
 // TestSequentialWalkSeeks checks that a sequential startIndex walk reads
 // every page after the first by a keyset seek, counts nothing for an
-// unfiltered list and counts a filtered one once.
+// unfiltered list and counts a filtered one once; and that a walk which
+// skips pages seeks too.
 func TestSequentialWalkSeeks(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenDB(t, nil)
@@ -134,8 +135,20 @@ func TestSequentialWalkSeeks(t *testing.T) {
 	if _, err := db.List(ctx, "t1", &scimd.ListQuery{Type: scimd.TypeUser, Count: 7, StartIndex: 4}); err != nil {
 		t.Fatal(err)
 	}
-	if _, offsets2, _ := db.ListStats(); offsets2 != offsets+1 {
+	seeks, offsets2, _ := db.ListStats()
+	if offsets2 != offsets+1 {
 		t.Errorf("jump: %d offsets, want 1", offsets2-offsets)
+	}
+	// A walk that reads every other page (as one of two instances behind
+	// a round-robin balancer would) seeks from the position the page
+	// before the one it skipped left, and skips one page's rows.
+	for start := 1; start <= n; start += 14 {
+		if _, err := db.List(ctx, "t1", &scimd.ListQuery{Type: scimd.TypeUser, Count: 7, StartIndex: start, SortBy: pathOf(t, "userName")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if seeks2, offsets3, _ := db.ListStats(); seeks2-seeks != 3 || offsets3 != offsets2 {
+		t.Errorf("walk of every other page: %d seeks, %d offsets; want 3, 0", seeks2-seeks, offsets3-offsets2)
 	}
 }
 

@@ -43,6 +43,42 @@ func testPaging(t *testing.T, setup func(*testing.T) *harness) {
 			t.Errorf("pages in order %v,\nwant creation order %v", got, want)
 		}
 	})
+	t.Run("Jumps", func(t *testing.T) {
+		// Pages asked for out of order (a client that skips ahead or
+		// back, or a walk spread over several instances, each of which
+		// saw only some of the pages) are the slices of the whole list.
+		h := setup(t)
+		many(h, 40)
+		name, err := filter.ParseAttrPath("userName")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, base := range []scimd.ListQuery{
+			{Type: scimd.TypeUser},
+			{Type: scimd.TypeUser, SortBy: &name, SortDescending: true},
+			{Type: scimd.TypeUser, Filter: parse(t, `userName sw "user-"`), SortBy: &name},
+		} {
+			whole := base
+			whole.StartIndex, whole.Count = 1, 100
+			all := ids(h.list(T1, &whole).Resources)
+			if len(all) != 40 {
+				t.Fatalf("%+v: whole list has %d, want 40", base, len(all))
+			}
+			for _, start := range []int{1, 11, 31, 21, 6, 36, 37, 16, 2, 40, 41} {
+				q := base
+				q.StartIndex, q.Count = start, 5
+				res := h.list(T1, &q)
+				want := all[min(start-1, 40):min(start-1+5, 40)]
+				if got := ids(res.Resources); !slices.Equal(got, want) {
+					t.Errorf("sort %v desc %v filter %v, startIndex %d: %v, want %v",
+						base.SortBy != nil, base.SortDescending, base.Filter != nil, start, got, want)
+				}
+				if res.TotalResults != 40 {
+					t.Errorf("startIndex %d: TotalResults %d, want 40", start, res.TotalResults)
+				}
+			}
+		}
+	})
 	t.Run("StartIndexBelowOne", func(t *testing.T) {
 		h := setup(t)
 		want := many(h, 5)

@@ -116,6 +116,8 @@ func TestCountQuery(t *testing.T) {
 			"SELECT count(*) FROM (SELECT 1 FROM resources r WHERE w = $1 LIMIT $2) AS page", []any{"a", 15}},
 		{"capped/at", dollar{}, CountSpan{At: at, Offset: 4, Limit: 11},
 			"SELECT count(*) FROM (SELECT 1 FROM resources r WHERE w = $1 AND r.seq > $2 LIMIT $3) AS page", []any{"a", int64(7), 11}},
+		{"capped/at/skip", dollar{}, CountSpan{At: at, Offset: 14, Skip: 10, Limit: 11},
+			"SELECT count(*) FROM (SELECT 1 FROM resources r WHERE w = $1 AND r.seq > $2 LIMIT $3) AS page", []any{"a", int64(7), 21}},
 		{"capped/at/positional", question{}, CountSpan{At: at, Offset: 4, Limit: 11},
 			"SELECT count(*) FROM (SELECT 1 FROM resources r WHERE w = $1 AND r.seq > ? LIMIT ?)", []any{"a", int64(7), 11}},
 	} {
@@ -143,23 +145,28 @@ func TestCountSpan(t *testing.T) {
 		q         scimd.ListQuery
 		count     int
 		at        *scimd.PageKey
+		skip      int
 		want      CountSpan
 		n         int
 		total     int
 		wantExact bool
 	}{
-		{"unbounded", scimd.ListQuery{StartIndex: 5}, 10, at, CountSpan{At: at, Offset: 4}, 30, 30, true},
-		{"no filter", scimd.ListQuery{MaxTotal: 100, StartIndex: 5}, 10, nil, CountSpan{Offset: 4}, 30, 30, true},
-		{"offset/under", scimd.ListQuery{Filter: f, MaxTotal: 100, StartIndex: 5}, 10, nil, CountSpan{Offset: 4, Limit: 101}, 60, 60, true},
-		{"offset/over", scimd.ListQuery{Filter: f, MaxTotal: 100, StartIndex: 5}, 10, nil, CountSpan{Offset: 4, Limit: 101}, 105, 105, false},
-		{"count over cap", scimd.ListQuery{Filter: f, MaxTotal: 5}, 10, nil, CountSpan{Limit: 11}, 11, 11, false},
-		{"seek/under", scimd.ListQuery{Filter: f, MaxTotal: 100, StartIndex: 5}, 10, at, CountSpan{At: at, Offset: 4, Limit: 101}, 60, 64, true},
-		{"seek/over", scimd.ListQuery{Filter: f, MaxTotal: 100, StartIndex: 5}, 10, at, CountSpan{At: at, Offset: 4, Limit: 101}, 101, 105, false},
+		{"unbounded", scimd.ListQuery{StartIndex: 5}, 10, at, 0, CountSpan{At: at, Offset: 4}, 30, 30, true},
+		{"no filter", scimd.ListQuery{MaxTotal: 100, StartIndex: 5}, 10, nil, 0, CountSpan{Offset: 4}, 30, 30, true},
+		{"offset/under", scimd.ListQuery{Filter: f, MaxTotal: 100, StartIndex: 5}, 10, nil, 0, CountSpan{Offset: 4, Limit: 101}, 60, 60, true},
+		{"offset/over", scimd.ListQuery{Filter: f, MaxTotal: 100, StartIndex: 5}, 10, nil, 0, CountSpan{Offset: 4, Limit: 101}, 105, 105, false},
+		{"count over cap", scimd.ListQuery{Filter: f, MaxTotal: 5}, 10, nil, 0, CountSpan{Limit: 11}, 11, 11, false},
+		{"seek/under", scimd.ListQuery{Filter: f, MaxTotal: 100, StartIndex: 5}, 10, at, 0, CountSpan{At: at, Offset: 4, Limit: 101}, 60, 64, true},
+		{"seek/over", scimd.ListQuery{Filter: f, MaxTotal: 100, StartIndex: 5}, 10, at, 0, CountSpan{At: at, Offset: 4, Limit: 101}, 101, 105, false},
+		// Read after an earlier position, skipping 10 rows.
+		{"seek+skip/under", scimd.ListQuery{Filter: f, MaxTotal: 100, StartIndex: 25}, 10, at, 10, CountSpan{At: at, Offset: 24, Skip: 10, Limit: 101}, 60, 74, true},
+		{"seek+skip/over", scimd.ListQuery{Filter: f, MaxTotal: 100, StartIndex: 25}, 10, at, 10, CountSpan{At: at, Offset: 24, Skip: 10, Limit: 101}, 111, 125, false},
+		{"offset ignores skip", scimd.ListQuery{Filter: f, MaxTotal: 100, StartIndex: 25}, 10, nil, 24, CountSpan{Offset: 24, Limit: 101}, 60, 60, true},
 		// A cursor page counts from the list's start.
-		{"cursor", scimd.ListQuery{Filter: f, MaxTotal: 100, UseCursor: true, StartIndex: 5}, 10, at, CountSpan{Limit: 101}, 101, 101, false},
+		{"cursor", scimd.ListQuery{Filter: f, MaxTotal: 100, UseCursor: true, StartIndex: 5}, 10, at, 0, CountSpan{Limit: 101}, 101, 101, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			span := SpanOf(&c.q, c.count, c.at)
+			span := SpanOf(&c.q, c.count, c.at, c.skip)
 			if span != c.want {
 				t.Fatalf("SpanOf = %+v, want %+v", span, c.want)
 			}
