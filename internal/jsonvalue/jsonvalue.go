@@ -1,6 +1,8 @@
 // Package jsonvalue decodes JSON text into the Go values encoding/json
 // produces when it decodes into an any with UseNumber: map[string]any,
-// []any, string, bool, json.Number and nil.
+// []any, string, bool, json.Number and nil; and encodes such values (or
+// any other) byte for byte as a json.Encoder with HTML escaping off does
+// (Append).
 //
 // It exists because decoding stored resource documents was a tenth of a
 // GET's CPU (docs/decisions.md, "Our own JSON decoder"). It produces the

@@ -12,7 +12,6 @@
 package storedform
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/scimd/scimd"
+	"github.com/scimd/scimd/internal/jsonvalue"
 	"github.com/scimd/scimd/internal/sqlbuild"
 	"github.com/scimd/scimd/schema"
 )
@@ -115,30 +115,42 @@ func New(rt *schema.ResourceType, in *scimd.Resource, now time.Time) *scimd.Reso
 }
 
 // EncodeDoc returns the stored JSON of r's schemas (an array, [] for
-// none) and attributes (an object, {} for none; HTML characters are not
-// escaped). Errors read "encode resource: …" or "encode schemas: …"; the
-// store adds its name.
+// none) and attributes (an object, {} for none), byte for byte as
+// encoding/json writes them: the schemas as json.Marshal does, the
+// attributes as a json.Encoder with HTML escaping off does, without its
+// newline (jsonvalue.Append). Errors read "encode resource: …" or
+// "encode schemas: …"; the store adds its name.
 func EncodeDoc(r *scimd.Resource) (schemas, doc json.RawMessage, err error) {
+	// One buffer for both, with room for a typical User.
+	buf, err := appendSchemas(make([]byte, 0, 1024), r.Schemas)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode schemas: %w", err)
+	}
+	n := len(buf)
 	attrs := r.Attrs
 	if attrs == nil {
 		attrs = map[string]any{}
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(attrs); err != nil {
+	if buf, err = jsonvalue.Append(buf, attrs); err != nil {
 		return nil, nil, fmt.Errorf("encode resource: %w", err)
 	}
-	doc = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	s := r.Schemas
-	if s == nil {
-		s = []string{}
+	return buf[:n:n], buf[n:], nil
+}
+
+// appendSchemas appends schemas ([] for nil) as json.Marshal writes them.
+// jsonvalue.Append writes the same but for <, > and &, which json.Marshal
+// escapes and a URN may hold: schemas with those are left to json.Marshal.
+func appendSchemas(dst []byte, schemas []string) ([]byte, error) {
+	if schemas == nil {
+		return append(dst, "[]"...), nil
 	}
-	sb, err := json.Marshal(s)
-	if err != nil {
-		return nil, nil, fmt.Errorf("encode schemas: %w", err)
+	for _, s := range schemas {
+		if strings.ContainsAny(s, "<>&") {
+			b, err := json.Marshal(schemas)
+			return append(dst, b...), err
+		}
 	}
-	return sb, doc, nil
+	return jsonvalue.Append(dst, schemas)
 }
 
 // DecodeSchemas decodes a stored schemas array. An array without escapes,
