@@ -171,6 +171,40 @@ func TestMultiInstance(t *testing.T) {
 			t.Errorf("title = %v, want first", final.body["title"])
 		}
 	})
+
+	t.Run("ImportAcrossInstances", func(t *testing.T) {
+		// An IdP import (startIndex paging) whose pages a round-robin
+		// balancer spreads over both instances: each instance seeks from
+		// the page it served before last (postgres/list.go), and the walk
+		// still returns every user once, in the order of a single list.
+		ids := func(res instResponse) []string {
+			var out []string
+			for _, r := range res.body["Resources"].([]any) {
+				out = append(out, r.(map[string]any)["id"].(string))
+			}
+			return out
+		}
+		whole := a.do(t, ctx, "GET", "/Users?startIndex=1&count=1000", nil, nil)
+		want := ids(whole)
+		total := int(whole.body["totalResults"].(float64))
+		if total != len(want) || total < 100 {
+			t.Fatalf("whole list: %d users, totalResults %d; want the same, at least 100", len(want), total)
+		}
+		var got []string
+		for page, start := 0, 1; start <= total; page, start = page+1, start+7 {
+			res := instances[page%2].do(t, ctx, "GET", fmt.Sprintf("/Users?startIndex=%d&count=7", start), nil, nil)
+			if res.status != http.StatusOK {
+				t.Fatalf("page at %d through %s: %d %v", start, instances[page%2].name, res.status, res.body)
+			}
+			if n := int(res.body["totalResults"].(float64)); n != total {
+				t.Errorf("page at %d through %s: totalResults %d, want %d", start, instances[page%2].name, n, total)
+			}
+			got = append(got, ids(res)...)
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("import across instances returned %d users:\n%v\nwant %d:\n%v", len(got), got, len(want), want)
+		}
+	})
 }
 
 // buildScimd builds this command into a temporary directory.
