@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -144,5 +146,39 @@ func TestCommandLine(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"run", "--url", url, "--ops", "nope"}, &stdout, &stderr); err == nil {
 		t.Error("run --ops nope: no error")
+	}
+}
+
+// TestRunRoundRobin runs against two listeners of one server (one ceiling
+// behind both, as instances of one server share a database): requests go
+// to each in turn.
+func TestRunRoundRobin(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	h := newCeiling(testToken, "/scim/v2")
+	var hits [2]atomic.Int64
+	var urls []string
+	for i := range hits {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hits[i].Add(1)
+			h.ServeHTTP(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		urls = append(urls, srv.URL+"/scim/v2/")
+	}
+	cfg := testConfig(strings.Join(urls, ","))
+	cfg.Ops = []string{"get", "import"}
+	rep, err := Run(ctx, cfg, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range rep.Ops {
+		if o.Errors != 0 {
+			t.Errorf("%s: %d errors (%v)", o.Op, o.Errors, o.ErrSamples)
+		}
+	}
+	a, b := hits[0].Load(), hits[1].Load()
+	if a+b < 800 || a-b > 1 || b-a > 1 {
+		t.Errorf("requests per listener: %d and %d; want an even split of at least 800", a, b)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -89,13 +90,18 @@ func putBody(got []byte, n int) ([]byte, error) {
 	return json.Marshal(doc)
 }
 
-// client sends SCIM requests to one base URL with Okta's headers.
+// client sends SCIM requests with Okta's headers to a base URL, or to
+// several in turn (one request each, round-robin, as a load balancer in
+// front of several instances would).
 type client struct {
-	base string // no trailing slash
-	auth string // Authorization header value
-	hc   *http.Client
+	bases []string // no trailing slash
+	next  atomic.Uint64
+	auth  string // Authorization header value
+	hc    *http.Client
 }
 
+// newClient returns a client for base: one SCIM base URL, or several
+// separated by commas.
 func newClient(base, token string, conns int, timeout time.Duration) *client {
 	tr := &http.Transport{
 		Proxy:               nil,
@@ -105,7 +111,19 @@ func newClient(base, token string, conns int, timeout time.Duration) *client {
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 	}
-	return &client{base: strings.TrimRight(base, "/"), auth: "Bearer " + token, hc: &http.Client{Transport: tr, Timeout: timeout}}
+	c := &client{auth: "Bearer " + token, hc: &http.Client{Transport: tr, Timeout: timeout}}
+	for b := range strings.SplitSeq(base, ",") {
+		c.bases = append(c.bases, strings.TrimRight(strings.TrimSpace(b), "/"))
+	}
+	return c
+}
+
+// base returns the base URL for the next request.
+func (c *client) base() string {
+	if len(c.bases) == 1 {
+		return c.bases[0]
+	}
+	return c.bases[(c.next.Add(1)-1)%uint64(len(c.bases))]
 }
 
 // errStatus is an unexpected HTTP status.
@@ -129,10 +147,11 @@ func (c *client) do(ctx context.Context, buf *bytes.Buffer, method, path string,
 	}
 	var req *http.Request
 	var err error
+	u := c.base() + path
 	if rd != nil {
-		req, err = http.NewRequestWithContext(ctx, method, c.base+path, rd)
+		req, err = http.NewRequestWithContext(ctx, method, u, rd)
 	} else {
-		req, err = http.NewRequestWithContext(ctx, method, c.base+path, nil)
+		req, err = http.NewRequestWithContext(ctx, method, u, nil)
 	}
 	if err != nil {
 		return 0, err

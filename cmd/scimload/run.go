@@ -44,6 +44,8 @@ const runUsage = `Usage: scimload run --url URL --token T [flags]
 
 Replays Okta's SCIM traffic against URL (the SCIM base URL, e.g.
 http://127.0.0.1:8080/scim/v2) and reports throughput and latency per op.
+With several URLs (comma-separated: instances of one server on one
+database) requests go to each in turn, as behind a round-robin balancer.
 
 Phases, in order:
   seed       make sure users 0..N-1 exist: Okta's userName lookup, then POST
@@ -76,7 +78,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Usage = func() { fmt.Fprint(stderr, runUsage); fs.PrintDefaults() }
 	var cfg runConfig
 	var ops string
-	fs.StringVar(&cfg.URL, "url", "", "SCIM base URL (required)")
+	fs.StringVar(&cfg.URL, "url", "", "SCIM base URL (required); several, separated by commas, take requests in turn")
 	fs.StringVar(&cfg.Token, "token", os.Getenv("SCIMLOAD_TOKEN"), "bearer token (env SCIMLOAD_TOKEN)")
 	fs.IntVar(&cfg.Users, "users", 1000, "users to seed and target")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 8, "concurrent requests (seed and timed ops)")
