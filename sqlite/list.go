@@ -37,13 +37,14 @@ import (
 // expired entries), OFFSET, which is correct, only slower.
 //
 // A cached position is used when the tenant has not changed since it was
-// stored (then the seek, and its skip, return exactly what OFFSET would), or, if it
-// has, when the position is younger than sqllist.WalkTTL: the request is
-// then the continuation of a walk in progress and gets the rows after the
-// last one the walk saw, which is what a sequential reader wants — no row that
-// existed for the whole walk is repeated or skipped, whatever is created
-// or deleted meanwhile (OFFSET would skip a row per earlier delete, and
-// repeat rows inserted before the position in a sorted order).
+// stored (then the seek, and its skip, return exactly what OFFSET would),
+// or, if it has, when the position is younger than sqllist.WalkTTL: the
+// request is then the continuation of a walk in progress and gets the rows
+// after the last one the walk saw, which is what a sequential reader wants
+// — no row that existed for the whole walk is repeated or skipped,
+// whatever is created or deleted meanwhile (OFFSET would skip a row per
+// earlier delete, and repeat rows inserted before the position in a sorted
+// order).
 //
 // totalResults: a short page gives it without counting. Otherwise an
 // unfiltered list of one type reads the per-(tenant, type) counter kept by

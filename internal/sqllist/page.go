@@ -3,14 +3,13 @@ package sqllist
 import (
 	"context"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/scimd/scimd"
 )
 
 // The stores cache, per process, the position each startIndex page ends
-// at and the count of each query (see PositionKey), within these bounds.
+// at (Positions) and the count of each query, within these bounds.
 const (
 	// WalkTTL bounds how long a cached position or count serves the
 	// continuation of a walk after the tenant may have changed: rows
@@ -94,13 +93,6 @@ func StartTotal(offset, n, count int) int {
 		return offset + n
 	}
 	return -1
-}
-
-// PositionKey returns the key under which a store caches the position
-// before startIndex offset+1 of the query bound to binding
-// (scimd.QueryBinding): the last row of the page that ended there.
-func PositionKey(binding string, offset int) string {
-	return binding + "\x00" + strconv.Itoa(offset)
 }
 
 // OneStatement reports whether q may be answered by its first page query

@@ -66,6 +66,7 @@ func (c *Positions) clock() time.Time {
 
 // Nearest returns the position with the greatest Offset at most offset
 // (and above 0) among those of binding for which usable returns true.
+// usable runs with c locked: it must be quick and must not use c.
 func (c *Positions) Nearest(binding string, offset int, usable func(Position) bool) (Position, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
