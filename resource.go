@@ -8,7 +8,7 @@ package scimd
 
 import (
 	"crypto/rand"
-	"fmt"
+	"encoding/hex"
 	"strconv"
 	"time"
 
@@ -101,13 +101,35 @@ type MemberOp struct {
 	Filter  filter.Expr // MemberRemoveWhere only
 }
 
-// NewID returns a new random (version 4) UUID string.
+// NewID returns a new UUID string, version 7 (RFC 9562 §5.7): 48 bits
+// of Unix time in milliseconds, then 74 random bits. Ids created close
+// together sort together, so the stores' unique index on (tenant, id)
+// grows at its end, like the creation-order index, instead of taking each
+// new id on a random page: one page a batch of creates dirties instead of
+// one per create (and less for a checkpoint to write back). The random
+// bits keep ids unguessable from one another; what an id tells is when it
+// was made, which meta.created says anyway.
 func NewID() string {
 	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	if _, err := rand.Read(b[6:]); err != nil {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	ms := uint64(time.Now().UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	b[6] = b[6]&0x0f | 0x70 // version 7
+	b[8] = b[8]&0x3f | 0x80 // variant 10
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:36], b[10:16])
+	return string(out[:])
 }
