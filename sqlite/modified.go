@@ -89,6 +89,9 @@ func (db *DB) startModifiedPruner() {
 				return
 			case <-t.C:
 			}
+			if pr.writes.Load() < minStale {
+				continue // too few writes whatever the resources number
+			}
 			live, err := db.liveResources(ctx)
 			if err != nil {
 				if ctx.Err() == nil {
