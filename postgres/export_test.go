@@ -59,3 +59,22 @@ func (db *DB) ModifiedMismatches(ctx context.Context) (int64, error) {
 			OR m.tenant_id <> r.tenant_id OR m.last_modified <> r.last_modified`).Scan(&n)
 	return n, err
 }
+
+// WithGroupCommit sets how many batches of the group committer may run at
+// once and a function run before each batch is sent (nil: none).
+func WithGroupCommit(inFlight int, beforeBatch func()) Option {
+	return func(db *DB) { db.inFlight, db.beforeBatch = inFlight, beforeBatch }
+}
+
+// GroupCommitStats reports the batches the group committer sent and the
+// updates they carried, since Open.
+func (db *DB) GroupCommitStats() (batches, writes int64) {
+	return db.commits.batches.Load(), db.commits.writes.Load()
+}
+
+// GroupCommitQueued reports how many updates wait for a batch.
+func (db *DB) GroupCommitQueued() int {
+	db.commits.mu.Lock()
+	defer db.commits.mu.Unlock()
+	return len(db.commits.queue)
+}

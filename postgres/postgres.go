@@ -85,6 +85,11 @@ type DB struct {
 	configure func(*pgxpool.Config) // tests: instrument the pool
 
 	lists listCache
+
+	commits     *committer // nil: WithoutGroupCommit
+	noGroup     bool
+	inFlight    int    // batches at once; 0: defaultInFlight
+	beforeBatch func() // tests: runs before each batch is sent
 }
 
 // Option configures Open.
@@ -108,6 +113,10 @@ func WithMaxConns(n int) Option {
 	}
 }
 
+// WithoutGroupCommit makes every update its own transaction. By default
+// concurrent simple updates of users share one (see groupcommit.go).
+func WithoutGroupCommit() Option { return func(db *DB) { db.noGroup = true } }
+
 // WithFoldCollation sets the collation applied to the argument of lower()
 // when filters fold strings held in JSON documents; "default" means the
 // database's own. By default Open picks the first of the database default,
@@ -126,6 +135,12 @@ func Open(ctx context.Context, url string, reg *schema.Registry, opts ...Option)
 	db := &DB{Now: time.Now, reg: reg, migrate: true}
 	for _, o := range opts {
 		o(db)
+	}
+	if !db.noGroup {
+		if db.inFlight <= 0 {
+			db.inFlight = defaultInFlight
+		}
+		db.commits = &committer{db: db, maxInFlight: db.inFlight, beforeBatch: db.beforeBatch}
 	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {

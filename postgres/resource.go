@@ -476,15 +476,27 @@ func (l *loader) LoadGroups(ctx context.Context, tenant string, users []string) 
 // Update implements scimd.Store; see the package comment. A Group's row
 // is locked (FOR NO KEY UPDATE) while fn runs, so that concurrent member
 // changes, in this process or another, take turns instead of retrying. Any
-// other resource is first read without a lock: the UPDATE's version check
-// catches a concurrent write, and the retry locks.
+// other resource is first read without a lock, outside a transaction:
+// the UPDATE's version check catches a concurrent write, and the retry
+// locks. When that UPDATE is the update's only write, it is committed
+// together with concurrent ones (updateGrouped, groupcommit.go).
 func (db *DB) Update(ctx context.Context, tenant, typ, id string, opt scimd.ReadOptions, fn scimd.UpdateFunc) (*scimd.Resource, error) {
 	rt, err := db.resourceType(typ)
 	if err != nil {
 		return nil, err
 	}
-	var out *scimd.Resource
 	lock := rt.Name == scimd.TypeGroup
+	if !lock && db.commits != nil {
+		out, err := db.updateGrouped(ctx, tenant, rt, id, opt, fn)
+		if err != errRunAlone && err != errVersionRace {
+			return out, err
+		}
+		// The update needs more than its UPDATE, its batch failed, or
+		// the row changed since it was read (then lock it this time):
+		// run it on its own.
+		lock = err == errVersionRace
+	}
+	var out *scimd.Resource
 	err = db.inTx(ctx, func(tx *Tx) error {
 		out, err = tx.update(ctx, tenant, rt, id, opt, fn, lock)
 		lock = true // a retry runs on the locked row
@@ -492,6 +504,13 @@ func (db *DB) Update(ctx context.Context, tenant, typ, id string, opt scimd.Read
 	})
 	return out, err
 }
+
+// updateSQL writes a resource's row if it is still at the version read,
+// and its time in resource_modified.
+const updateSQL = `WITH u AS (UPDATE resources SET external_id = $1, name_lc = $2, display_lc = $3, active = $4,
+		last_modified = $5, version = version + 1, member_count = member_count + $6, schemas = $7, doc = $8
+		WHERE seq = $9 AND version = $10 RETURNING seq)
+		UPDATE resource_modified m SET last_modified = $5 FROM u WHERE m.res_seq = u.seq`
 
 // errVersionRace is returned inside the transaction when the row changed
 // between the read and the write (which the row lock, when taken, rules
@@ -546,11 +565,7 @@ func (tx *Tx) update(ctx context.Context, tenant string, rt *schema.ResourceType
 	// groups of a User, and COMMIT when it can go with them (below).
 	x := storedform.Extract(r)
 	b := &pgx.Batch{}
-	b.Queue(`WITH u AS (UPDATE resources SET external_id = $1, name_lc = $2, display_lc = $3, active = $4,
-		last_modified = $5, version = version + 1, member_count = member_count + $6, schemas = $7, doc = $8
-		WHERE seq = $9 AND version = $10 RETURNING seq)
-		UPDATE resource_modified m SET last_modified = $5 FROM u WHERE m.res_seq = u.seq`,
-		text(&x.ExternalID), text(&x.NameLC), text(&x.DisplayLC), boolean(&x.Active),
+	b.Queue(updateSQL, text(&x.ExternalID), text(&x.NameLC), text(&x.DisplayLC), boolean(&x.Active),
 		tx.now, delta, schemas, doc, rw.seq, old.Version)
 	nIndex := 0
 	if !slices.Equal(oldEmails, x.Emails) {
@@ -604,6 +619,89 @@ func (tx *Tx) update(ctx context.Context, tenant string, rt *schema.ResourceType
 	r.Meta.Version = old.Version + 1
 	r.Meta.LastModified = tx.now
 	r.MemberCount += int(delta)
+	return r, nil
+}
+
+// updateGrouped is Update of a resource other than a Group through the
+// group committer (groupcommit.go): the row is read outside any
+// transaction, fn runs, and when the UPDATE is the only write (the value
+// index rows stay as they were) it goes in a batch with other updates.
+// errVersionRace and errRunAlone say that the update must run on its own;
+// fn has run by then and will run again.
+func (db *DB) updateGrouped(ctx context.Context, tenant string, rt *schema.ResourceType, id string,
+	opt scimd.ReadOptions, fn scimd.UpdateFunc) (*scimd.Resource, error) {
+	now := db.Now().UTC().Truncate(time.Microsecond)
+	var rw row
+	err := db.retry(ctx, func() error {
+		var err error
+		rw, err = db.scanResource(db.pool.QueryRow(ctx, findSQL(false, ""), tenant, id, rt.Name))
+		return err
+	})
+	if err != nil {
+		return nil, findError(rt.Name, id, err)
+	}
+	r := rw.res
+	old, count := r.Meta, r.MemberCount
+	oldEmails := storedform.Extract(r).Emails
+	ops, err := fn(r)
+	if err != nil {
+		return nil, err
+	}
+	if len(ops) > 0 {
+		return nil, scimd.BadRequest(scimd.ScimTypeInvalidValue, "a %s has no members", rt.Name)
+	}
+	r.ID, r.Type, r.Meta, r.MemberCount = id, rt.Name, old, count
+	r.Members, r.Groups = nil, nil
+	x := storedform.Extract(r)
+	if !slices.Equal(oldEmails, x.Emails) {
+		return nil, errRunAlone // the value index rows change too
+	}
+	schemas, doc, err := encodeDoc(r)
+	if err != nil {
+		return nil, err
+	}
+	groups := opt.Groups && rt.Name == scimd.TypeUser
+	var gs []byte
+	w := &groupedWrite{
+		seq: rw.seq,
+		queue: func(b *pgx.Batch) {
+			b.Queue(updateSQL, text(&x.ExternalID), text(&x.NameLC), text(&x.DisplayLC), boolean(&x.Active),
+				now, 0, schemas, doc, rw.seq, old.Version)
+			if groups {
+				b.Queue(`SELECT `+groupsOf+` FROM resources r WHERE r.seq = $1`, rw.seq)
+			}
+		},
+		// Errors are returned as they come: the committer tells the
+		// server's from the connection's.
+		read: func(br pgx.BatchResults) error {
+			tag, err := br.Exec()
+			if err != nil {
+				return err
+			}
+			if groups {
+				if err := br.QueryRow().Scan(&gs); err != nil {
+					return err
+				}
+			}
+			if tag.RowsAffected() == 0 {
+				return errVersionRace
+			}
+			return nil
+		},
+	}
+	if err := db.commits.do(ctx, w); err != nil {
+		if err == errRunAlone || err == errVersionRace {
+			return nil, err
+		}
+		return nil, fmt.Errorf("postgres: update %s %s: %w", rt.Name, id, err)
+	}
+	if groups {
+		if r.Groups, err = decodeGroups(gs); err != nil {
+			return nil, err
+		}
+	}
+	r.Meta.Version = old.Version + 1
+	r.Meta.LastModified = now
 	return r, nil
 }
 

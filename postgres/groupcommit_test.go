@@ -1,0 +1,189 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/scimd/scimd"
+	"github.com/scimd/scimd/postgres"
+	"github.com/scimd/scimd/schema"
+	"github.com/scimd/scimd/storetest"
+)
+
+// The conformance suites with every update in its own transaction (the
+// default path batches users' updates; see TestStore).
+func TestStoreWithoutGroupCommit(t *testing.T) {
+	open := func(t *testing.T) scimd.Store { return MustOpenDB(t, nil, postgres.WithoutGroupCommit()) }
+	storetest.Run(t, open)
+	storetest.RunConcurrency(t, open)
+}
+
+func createUsers(t *testing.T, db *postgres.DB, n int) []*scimd.Resource {
+	t.Helper()
+	rt := schema.DefaultRegistry().ResourceType(scimd.TypeUser)
+	var out []*scimd.Resource
+	for i := range n {
+		r, err := rt.Decode(map[string]any{"schemas": []any{schema.URNUser},
+			"userName": fmt.Sprintf("user%d", i), "displayName": "u", "active": true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rt.Validate(r, nil); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Create(t.Context(), "t1", r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, got)
+	}
+	return out
+}
+
+// appendName is an update function that appends s to displayName: an
+// update that is lost or applied twice shows in the final value.
+func appendName(s string) scimd.UpdateFunc {
+	return func(r *scimd.Resource) ([]scimd.MemberOp, error) {
+		d, _ := r.Attrs["displayName"].(string)
+		r.Attrs["displayName"] = d + s
+		return nil, nil
+	}
+}
+
+// Concurrent updates of users share transactions, and none is lost:
+// several writers append to each user's displayName, including to the
+// same user in one batch (the second's version check fails inside the
+// batch and it runs again on its own).
+func TestGroupCommitConcurrentUpdates(t *testing.T) {
+	db := MustOpenDB(t, nil)
+	users := createUsers(t, db, 8)
+	const writers, each = 16, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				u := users[(w+i)%len(users)]
+				if _, err := db.Update(t.Context(), "t1", scimd.TypeUser, u.ID, scimd.ReadOptions{}, appendName("x")); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, u := range users {
+		got, err := db.Get(t.Context(), "t1", scimd.TypeUser, u.ID, scimd.ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := got.Attrs["displayName"].(string)
+		n := strings.Count(d, "x")
+		if got.Meta.Version != u.Meta.Version+int64(n) {
+			t.Errorf("%s: version %d after %d updates from %d", u.ID, got.Meta.Version, n, u.Meta.Version)
+		}
+		total += n
+	}
+	if total != writers*each {
+		t.Errorf("%d updates applied, want %d", total, writers*each)
+	}
+	batches, writes := db.GroupCommitStats()
+	t.Logf("%d batches carried %d updates", batches, writes)
+	if writes < int64(writers*each) || batches >= writes {
+		t.Errorf("%d batches carried %d updates: want some batches of more than one", batches, writes)
+	}
+}
+
+// A batch whose statement fails (here a unique violation: a rename to a
+// taken userName) commits nothing, and each of its updates runs again on
+// its own: the rename fails with 409 uniqueness, the others succeed.
+func TestGroupCommitFailedBatch(t *testing.T) {
+	entered, hold := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	db := MustOpenDB(t, nil, postgres.WithGroupCommit(1, func() {
+		once.Do(func() { // the first batch waits: the rest queue behind it
+			close(entered)
+			<-hold
+		})
+	}))
+	users := createUsers(t, db, 5)
+	type result struct {
+		i   int
+		res *scimd.Resource
+		err error
+	}
+	results := make(chan result, len(users))
+	update := func(i int, fn scimd.UpdateFunc) {
+		res, err := db.Update(t.Context(), "t1", scimd.TypeUser, users[i].ID, scimd.ReadOptions{Groups: true}, fn)
+		results <- result{i, res, err}
+	}
+	go update(0, appendName("a"))
+	<-entered
+	go update(1, appendName("b"))
+	go update(2, func(r *scimd.Resource) ([]scimd.MemberOp, error) {
+		r.Attrs["userName"] = "USER3" // taken by users[3], case-insensitively
+		return nil, nil
+	})
+	go update(3, appendName("c"))
+	go update(4, appendName("d"))
+	waitFor(t, func() bool { return db.GroupCommitQueued() == 4 })
+	close(hold)
+	for range users {
+		r := <-results
+		switch {
+		case r.i == 2:
+			if scimd.StatusOf(r.err) != http.StatusConflict || scimd.ScimTypeOf(r.err) != scimd.ScimTypeUniqueness {
+				t.Errorf("rename to a taken userName: %v, want 409 uniqueness", r.err)
+			}
+		case r.err != nil:
+			t.Errorf("update %d: %v", r.i, r.err)
+		case r.res.Groups == nil:
+			t.Errorf("update %d: Groups not read", r.i)
+		}
+	}
+	for i, want := range []string{"ua", "ub", "u", "uc", "ud"} {
+		got, err := db.Get(t.Context(), "t1", scimd.TypeUser, users[i].ID, scimd.ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := got.Attrs["displayName"]; d != want {
+			t.Errorf("user %d: displayName %q, want %q", i, d, want)
+		}
+		wantVersion := users[i].Meta.Version + 1
+		if i == 2 {
+			wantVersion--
+		}
+		if got.Meta.Version != wantVersion {
+			t.Errorf("user %d: version %d, want %d", i, got.Meta.Version, wantVersion)
+		}
+	}
+	if batches, writes := db.GroupCommitStats(); batches != 2 || writes != 5 {
+		t.Errorf("%d batches carried %d updates, want 2 and 5 (the second failed; its updates ran alone)", batches, writes)
+	}
+	// The connection of the failed batch went back to the pool usable.
+	if _, err := db.Update(t.Context(), "t1", scimd.TypeUser, users[1].ID, scimd.ReadOptions{}, appendName("e")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatal("timed out")
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
