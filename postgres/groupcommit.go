@@ -13,16 +13,18 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// Group commit. Concurrent simple updates (a User's PATCH or PUT whose
-// only write is the UPDATE of its row) share one transaction: a pipeline
-// of BEGIN, each one's UPDATE (and the read of its groups when asked),
-// and COMMIT, sent with one write and answered with one read. Each update
-// keeps its own version check, so one that meets a concurrent change
-// affects no row and leaves the others alone; it runs again on its own.
+// Group commit. Concurrent simple writes share one transaction: a
+// pipeline of BEGIN, each one's statements and COMMIT, sent with one write
+// and answered with one read, and one commit record to flush for all of
+// them. Simple writes are a User's PATCH or PUT whose only write is the
+// UPDATE of its row (with the read of its groups when asked) and creates
+// of resources without members (one statement each). Each update keeps
+// its own version check, so one that meets a concurrent change affects
+// no row and leaves the others alone; it runs again on its own.
 //
-// A statement that fails aborts the shared transaction, so then every
-// update of the batch runs again on its own (Update's ordinary path),
-// where each meets only its own error. An error whose outcome is unknown
+// A statement that fails (a create whose userName is taken, say) aborts
+// the shared transaction, so then every write of the batch runs again on
+// its own (the ordinary path), where each meets only its own error. An error whose outcome is unknown
 // (the connection broke, the context ended after the pipeline was sent)
 // is returned to every update of the batch, as it would be to one alone.
 //
@@ -38,7 +40,7 @@ var errRunAlone = errors.New("postgres: batch failed; run the update on its own"
 
 // groupedWrite is one update waiting in the group committer.
 type groupedWrite struct {
-	seq   int64                           // of the row it updates: batches lock rows in seq order
+	seq   int64                           // of the row it updates (0: a create): batches lock rows in seq order
 	queue func(b *pgx.Batch)              // its statements
 	read  func(br pgx.BatchResults) error // their results, in order
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,15 +108,10 @@ func TestGroupCommitConcurrentUpdates(t *testing.T) {
 // taken userName) commits nothing, and each of its updates runs again on
 // its own: the rename fails with 409 uniqueness, the others succeed.
 func TestGroupCommitFailedBatch(t *testing.T) {
-	entered, hold := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	db := MustOpenDB(t, nil, postgres.WithGroupCommit(1, func() {
-		once.Do(func() { // the first batch waits: the rest queue behind it
-			close(entered)
-			<-hold
-		})
-	}))
+	db, entered, hold := openHeld(t)
 	users := createUsers(t, db, 5)
+	b0, w0 := db.GroupCommitStats()
+	held.Store(true)
 	type result struct {
 		i   int
 		res *scimd.Resource
@@ -166,12 +162,90 @@ func TestGroupCommitFailedBatch(t *testing.T) {
 			t.Errorf("user %d: version %d, want %d", i, got.Meta.Version, wantVersion)
 		}
 	}
-	if batches, writes := db.GroupCommitStats(); batches != 2 || writes != 5 {
-		t.Errorf("%d batches carried %d updates, want 2 and 5 (the second failed; its updates ran alone)", batches, writes)
+	if batches, writes := db.GroupCommitStats(); batches-b0 != 2 || writes-w0 != 5 {
+		t.Errorf("%d batches carried %d updates, want 2 and 5 (the second failed; its updates ran alone)", batches-b0, writes-w0)
 	}
 	// The connection of the failed batch went back to the pool usable.
 	if _, err := db.Update(t.Context(), "t1", scimd.TypeUser, users[1].ID, scimd.ReadOptions{}, appendName("e")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// held makes the next batch of a store from openHeld wait.
+var held atomic.Bool
+
+// openHeld opens a store with one batch in flight at a time, whose next
+// batch once held is set waits (entered is closed) until hold is closed:
+// the writes that arrive meanwhile queue, and go in one batch after it.
+func openHeld(t *testing.T) (db *postgres.DB, entered, hold chan struct{}) {
+	entered, hold = make(chan struct{}), make(chan struct{})
+	db = MustOpenDB(t, nil, postgres.WithGroupCommit(1, func() {
+		if held.CompareAndSwap(true, false) {
+			close(entered)
+			<-hold
+		}
+	}))
+	return db, entered, hold
+}
+
+// A create that meets a taken userName in a batch fails it; each of its
+// writes runs again on its own: that create gets 409, the others are made.
+func TestGroupCommitCreates(t *testing.T) {
+	db, entered, hold := openHeld(t)
+	users := createUsers(t, db, 2)
+	b0, w0 := db.GroupCommitStats()
+	held.Store(true)
+	rt := schema.DefaultRegistry().ResourceType(scimd.TypeUser)
+	create := func(name string) (*scimd.Resource, error) {
+		r, err := rt.Decode(map[string]any{"schemas": []any{schema.URNUser}, "userName": name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db.Create(t.Context(), "t1", r)
+	}
+	errs := make(chan error, 1)
+	go func() {
+		_, err := db.Update(t.Context(), "t1", scimd.TypeUser, users[0].ID, scimd.ReadOptions{}, appendName("a"))
+		errs <- err
+	}()
+	<-entered
+	names := []string{"new1", "User1", "new2"} // user1 exists
+	type result struct {
+		name string
+		res  *scimd.Resource
+		err  error
+	}
+	results := make(chan result, len(names))
+	for _, n := range names {
+		go func() {
+			r, err := create(n)
+			results <- result{n, r, err}
+		}()
+	}
+	waitFor(t, func() bool { return db.GroupCommitQueued() == len(names) })
+	close(hold)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	for range names {
+		r := <-results
+		if r.name == "User1" {
+			if scimd.StatusOf(r.err) != http.StatusConflict || scimd.ScimTypeOf(r.err) != scimd.ScimTypeUniqueness {
+				t.Errorf("create of a taken userName: %v, want 409 uniqueness", r.err)
+			}
+			continue
+		}
+		if r.err != nil {
+			t.Fatalf("create %s: %v", r.name, r.err)
+		}
+		got, err := db.Get(t.Context(), "t1", scimd.TypeUser, r.res.ID, scimd.ReadOptions{})
+		if err != nil || got.Attrs["userName"] != r.name {
+			t.Errorf("created %s: read back %v, %v", r.name, got, err)
+		}
+	}
+	if batches, writes := db.GroupCommitStats(); batches-b0 != 2 || writes-w0 != 4 {
+		// the held update, then the failed batch of three creates
+		t.Errorf("%d batches carried %d writes, want 2 and 4", batches-b0, writes-w0)
 	}
 }
 

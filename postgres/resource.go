@@ -197,8 +197,26 @@ func (db *DB) createOne(ctx context.Context, tenant string, rt *schema.ResourceT
 	}
 	x := storedform.Extract(r)
 	types, values := emailColumns(&x)
-	if _, err := db.pool.Exec(ctx, createSQL, tenant, r.ID, r.Type, text(&x.ExternalID), text(&x.NameLC), text(&x.DisplayLC),
-		boolean(&x.Active), r.Meta.Created, schemas, doc, types, values); err != nil {
+	args := []any{tenant, r.ID, r.Type, text(&x.ExternalID), text(&x.NameLC), text(&x.DisplayLC),
+		boolean(&x.Active), r.Meta.Created, schemas, doc, types, values}
+	if db.commits != nil {
+		// With concurrent creates and updates in one transaction
+		// (groupcommit.go); on its own if that batch fails.
+		err := db.commits.do(ctx, &groupedWrite{
+			queue: func(b *pgx.Batch) { b.Queue(createSQL, args...) },
+			read: func(br pgx.BatchResults) error {
+				_, err := br.Exec()
+				return err
+			},
+		})
+		if err == nil {
+			return r, nil
+		}
+		if err != errRunAlone {
+			return nil, fmt.Errorf("postgres: create %s: %w", r.Type, err)
+		}
+	}
+	if _, err := db.pool.Exec(ctx, createSQL, args...); err != nil {
 		return nil, writeError("create", r, err)
 	}
 	return r, nil
