@@ -60,21 +60,38 @@ func (db *DB) ModifiedMismatches(ctx context.Context) (int64, error) {
 	return n, err
 }
 
-// WithGroupCommit sets how many batches of the group committer may run at
-// once and a function run before each batch is sent (nil: none).
-func WithGroupCommit(inFlight int, beforeBatch func()) Option {
-	return func(db *DB) { db.inFlight, db.beforeBatch = inFlight, beforeBatch }
+// WithBatches sets how many batches of writes and of reads may run at
+// once and functions run before each batch of writes and of reads is sent
+// (nil: none).
+func WithBatches(writes, reads int, beforeWrites, beforeReads func()) Option {
+	return func(db *DB) {
+		db.inFlight, db.beforeBatch = [2]int{writes, reads}, [2]func(){beforeWrites, beforeReads}
+	}
 }
 
-// GroupCommitStats reports the batches the group committer sent and the
-// updates they carried, since Open.
+// GroupCommitStats reports the batches of writes sent and the writes they
+// carried, since Open.
 func (db *DB) GroupCommitStats() (batches, writes int64) {
-	return db.commits.batches.Load(), db.commits.writes.Load()
+	return db.commits.batches.Load(), db.commits.items.Load()
 }
 
-// GroupCommitQueued reports how many updates wait for a batch.
-func (db *DB) GroupCommitQueued() int {
-	db.commits.mu.Lock()
-	defer db.commits.mu.Unlock()
-	return len(db.commits.queue)
+// ReadStats reports the batches of reads sent and the reads they carried,
+// since Open.
+func (db *DB) ReadStats() (batches, reads int64) {
+	return db.reads.batches.Load(), db.reads.items.Load()
+}
+
+// Queued reports how many writes and reads wait for a batch.
+func (db *DB) Queued() (writes, reads int) {
+	for i, b := range []*batcher{db.commits, db.reads} {
+		b.mu.Lock()
+		n := len(b.queue)
+		b.mu.Unlock()
+		if i == 0 {
+			writes = n
+		} else {
+			reads = n
+		}
+	}
+	return writes, reads
 }

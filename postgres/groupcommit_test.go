@@ -16,10 +16,11 @@ import (
 	"github.com/scimd/scimd/storetest"
 )
 
-// The conformance suites with every update in its own transaction (the
-// default path batches users' updates; see TestStore).
-func TestStoreWithoutGroupCommit(t *testing.T) {
-	open := func(t *testing.T) scimd.Store { return MustOpenDB(t, nil, postgres.WithoutGroupCommit()) }
+// The conformance suites with every statement sent on its own (by
+// default simple writes and single-statement reads go in batches; see
+// TestStore).
+func TestStoreWithoutBatches(t *testing.T) {
+	open := func(t *testing.T) scimd.Store { return MustOpenDB(t, nil, postgres.WithoutBatches()) }
 	storetest.Run(t, open)
 	storetest.RunConcurrency(t, open)
 }
@@ -131,7 +132,7 @@ func TestGroupCommitFailedBatch(t *testing.T) {
 	})
 	go update(3, appendName("c"))
 	go update(4, appendName("d"))
-	waitFor(t, func() bool { return db.GroupCommitQueued() == 4 })
+	waitFor(t, func() bool { return queuedWrites(db) == 4 })
 	close(hold)
 	for range users {
 		r := <-results
@@ -179,12 +180,12 @@ var held atomic.Bool
 // the writes that arrive meanwhile queue, and go in one batch after it.
 func openHeld(t *testing.T) (db *postgres.DB, entered, hold chan struct{}) {
 	entered, hold = make(chan struct{}), make(chan struct{})
-	db = MustOpenDB(t, nil, postgres.WithGroupCommit(1, func() {
+	db = MustOpenDB(t, nil, postgres.WithBatches(1, 0, func() {
 		if held.CompareAndSwap(true, false) {
 			close(entered)
 			<-hold
 		}
-	}))
+	}, nil))
 	return db, entered, hold
 }
 
@@ -222,7 +223,7 @@ func TestGroupCommitCreates(t *testing.T) {
 			results <- result{n, r, err}
 		}()
 	}
-	waitFor(t, func() bool { return db.GroupCommitQueued() == len(names) })
+	waitFor(t, func() bool { return queuedWrites(db) == len(names) })
 	close(hold)
 	if err := <-errs; err != nil {
 		t.Fatal(err)
@@ -247,6 +248,11 @@ func TestGroupCommitCreates(t *testing.T) {
 		// the held update, then the failed batch of three creates
 		t.Errorf("%d batches carried %d writes, want 2 and 4", batches-b0, writes-w0)
 	}
+}
+
+func queuedWrites(db *postgres.DB) int {
+	w, _ := db.Queued()
+	return w
 }
 
 func waitFor(t *testing.T, cond func() bool) {

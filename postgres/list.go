@@ -382,29 +382,39 @@ func (db *DB) listOneStatement(ctx context.Context, q *scimd.ListQuery, p *sqlli
 	one := *p
 	one.Groups = q.ReadOptions.Groups
 	query, args := one.PageQuery(nil, false, count, 0)
-	rows, err := db.pool.Query(ctx, query, args...)
-	if err != nil {
-		return nil, false, listError(err)
-	}
-	defer rows.Close()
-	out := &scimd.ListResult{Resources: []*scimd.Resource{}}
-	for rows.Next() {
-		if len(out.Resources) == count-1 {
-			return nil, false, nil // a full page: needs the count
-		}
-		var key any
-		var s pgx.Row = rows
-		if p.Key != "" {
-			s = withExtra{rows, &key}
-		}
-		rw, err := db.scanResourceGroups(s, one.Groups)
+	var (
+		out  *scimd.ListResult
+		full bool // a full page: needs the count
+	)
+	read := func(rows pgx.Rows, err error) error {
 		if err != nil {
-			return nil, false, listError(err)
+			return err
 		}
-		out.Resources = append(out.Resources, rw.res)
+		defer rows.Close()
+		out, full = &scimd.ListResult{Resources: []*scimd.Resource{}}, false
+		for rows.Next() {
+			if len(out.Resources) == count-1 {
+				full = true
+				return nil
+			}
+			var key any
+			var s pgx.Row = rows
+			if p.Key != "" {
+				s = withExtra{rows, &key}
+			}
+			rw, err := db.scanResourceGroups(s, one.Groups)
+			if err != nil {
+				return err
+			}
+			out.Resources = append(out.Resources, rw.res)
+		}
+		return rows.Err()
 	}
-	if err := rows.Err(); err != nil {
+	if err := db.query(ctx, read, query, args...); err != nil {
 		return nil, false, listError(err)
+	}
+	if full {
+		return nil, false, nil
 	}
 	out.TotalResults = len(out.Resources)
 	return out, true, nil

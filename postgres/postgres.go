@@ -34,6 +34,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -86,10 +87,11 @@ type DB struct {
 
 	lists listCache
 
-	commits     *committer // nil: WithoutGroupCommit
-	noGroup     bool
-	inFlight    int    // batches at once; 0: defaultInFlight
-	beforeBatch func() // tests: runs before each batch is sent
+	commits     *batcher // simple writes; nil: WithoutBatches
+	reads       *batcher // single-statement reads; nil: WithoutBatches
+	noBatches   bool
+	inFlight    [2]int // tests: batches of writes, of reads at once (0: the default)
+	beforeBatch [2]func() // tests: run before each batch of writes, of reads is sent
 }
 
 // Option configures Open.
@@ -113,9 +115,10 @@ func WithMaxConns(n int) Option {
 	}
 }
 
-// WithoutGroupCommit makes every update its own transaction. By default
-// concurrent simple updates of users share one (see groupcommit.go).
-func WithoutGroupCommit() Option { return func(db *DB) { db.noGroup = true } }
+// WithoutBatches sends every statement of each request on its own. By
+// default concurrent simple writes share a transaction (groupcommit.go)
+// and concurrent single-statement reads a pipeline (pipeline.go).
+func WithoutBatches() Option { return func(db *DB) { db.noBatches = true } }
 
 // WithFoldCollation sets the collation applied to the argument of lower()
 // when filters fold strings held in JSON documents; "default" means the
@@ -136,11 +139,10 @@ func Open(ctx context.Context, url string, reg *schema.Registry, opts ...Option)
 	for _, o := range opts {
 		o(db)
 	}
-	if !db.noGroup {
-		if db.inFlight <= 0 {
-			db.inFlight = defaultInFlight
-		}
-		db.commits = &committer{db: db, maxInFlight: db.inFlight, beforeBatch: db.beforeBatch}
+	if !db.noBatches {
+		writes, reads := cmp.Or(db.inFlight[0], defaultInFlight), cmp.Or(db.inFlight[1], readsInFlight)
+		db.commits = &batcher{maxInFlight: writes, run: db.runWrites, beforeBatch: db.beforeBatch[0]}
+		db.reads = &batcher{maxInFlight: reads, run: db.runReads, beforeBatch: db.beforeBatch[1]}
 	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {

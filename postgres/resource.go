@@ -202,7 +202,7 @@ func (db *DB) createOne(ctx context.Context, tenant string, rt *schema.ResourceT
 	if db.commits != nil {
 		// With concurrent creates and updates in one transaction
 		// (groupcommit.go); on its own if that batch fails.
-		err := db.commits.do(ctx, &groupedWrite{
+		err := db.commits.do(ctx, &batchItem{
 			queue: func(b *pgx.Batch) { b.Queue(createSQL, args...) },
 			read: func(br pgx.BatchResults) error {
 				_, err := br.Exec()
@@ -389,7 +389,7 @@ func (tx *Tx) removeMembers(ctx context.Context, tenant, group string, members [
 func (db *DB) Get(ctx context.Context, tenant, typ, id string, opt scimd.ReadOptions) (*scimd.Resource, error) {
 	if typ != scimd.TypeGroup || !opt.Members {
 		groups := opt.Groups && typ == scimd.TypeUser
-		rw, err := db.scanResourceGroups(db.pool.QueryRow(ctx, findSQL(groups, ""), tenant, id, typ), groups)
+		rw, err := db.scanResourceGroups(db.queryRow(ctx, findSQL(groups, ""), tenant, id, typ), groups)
 		if err != nil {
 			return nil, findError(typ, id, err)
 		}
@@ -652,7 +652,7 @@ func (db *DB) updateGrouped(ctx context.Context, tenant string, rt *schema.Resou
 	var rw row
 	err := db.retry(ctx, func() error {
 		var err error
-		rw, err = db.scanResource(db.pool.QueryRow(ctx, findSQL(false, ""), tenant, id, rt.Name))
+		rw, err = db.scanResource(db.queryRow(ctx, findSQL(false, ""), tenant, id, rt.Name))
 		return err
 	})
 	if err != nil {
@@ -680,7 +680,7 @@ func (db *DB) updateGrouped(ctx context.Context, tenant string, rt *schema.Resou
 	}
 	groups := opt.Groups && rt.Name == scimd.TypeUser
 	var gs []byte
-	w := &groupedWrite{
+	w := &batchItem{
 		seq: rw.seq,
 		queue: func(b *pgx.Batch) {
 			b.Queue(updateSQL, text(&x.ExternalID), text(&x.NameLC), text(&x.DisplayLC), boolean(&x.Active),
