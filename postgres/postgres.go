@@ -90,7 +90,7 @@ type DB struct {
 	commits     *batcher // simple writes; nil: WithoutBatches
 	reads       *batcher // single-statement reads; nil: WithoutBatches
 	noBatches   bool
-	inFlight    [2]int // tests: batches of writes, of reads at once (0: the default)
+	inFlight    [2]int    // tests: batches of writes, of reads at once (0: the default)
 	beforeBatch [2]func() // tests: run before each batch of writes, of reads is sent
 }
 
