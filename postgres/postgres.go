@@ -21,6 +21,9 @@
 // on CockroachDB — it is rolled back and run again, update function
 // included, on the locked row, a bounded number of times.
 //
+// Under load, concurrent simple writes share a transaction (group commit)
+// and concurrent single-statement reads a pipeline: see batch.go.
+//
 // Uniqueness (userName, Group displayName) is a unique index on a folded
 // column computed in Go; a violation is recognised by SQLSTATE 23505.
 //
