@@ -16,7 +16,8 @@ import (
 
 // TestPagingPlans checks the plans of the page queries that must stay
 // index lookups at any tenant size: meta.lastModified gt (delta sync)
-// through the resource_modified log, with and without a seek position; the
+// through the resource_modified log, with and without a seek position, and
+// from the log's index entries alone when it has no stale row; the
 // sequential-walk page through resources_type_seq as a seq range with no
 // OFFSET; emails[type eq … and value co …] inside the value index.
 func TestPagingPlans(t *testing.T) {
@@ -26,16 +27,24 @@ func TestPagingPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	// Tenant t2 has a resource and no stale row in its resource_modified
+	// log; t1 has no resource (nor a count of stale rows).
+	mustCreate(t, db, "t2", newUser("ana"))
 	at := &scimd.PageKey{Seq: 12345}
 	for _, c := range []struct {
 		name, filter string
 		at           *scimd.PageKey
 		want         []string
 	}{
-		// Few matches: read through the resource_modified log (migration
-		// 0006), each candidate looked up by seq.
-		{"lastModified", `meta.lastModified gt "2025-01-01T00:00:00Z"`, nil, []string{"SEARCH lm USING PRIMARY KEY (tenant_id=? AND last_modified>?)", "resources_type_seq (tenant_id=? AND type=? AND seq=?)"}},
-		{"lastModified/seek", `meta.lastModified gt "2025-01-01T00:00:00Z"`, at, []string{"SEARCH lm USING PRIMARY KEY (tenant_id=? AND last_modified>?)"}},
+		// Few matches: the page's seqs from the resource_modified log
+		// (migrations 0006, 0007), in its type's range, each joined to its
+		// row (by seq) to test that the log row is current.
+		{"lastModified", `meta.lastModified gt "2025-01-01T00:00:00Z"`, nil, []string{"SEARCH lm USING PRIMARY KEY (tenant_id=? AND type=? AND last_modified>?)", "SEARCH r USING INTEGER PRIMARY KEY (rowid=?)"}},
+		{"lastModified/seek", `meta.lastModified gt "2025-01-01T00:00:00Z"`, at, []string{"SEARCH lm USING PRIMARY KEY (tenant_id=? AND type=? AND last_modified>?)"}},
+		// No stale row: the log's index entries alone (the only read of
+		// resources is the page's rows, by seq).
+		{"t2:lastModified", `meta.lastModified gt "2025-01-01T00:00:00Z"`, nil, []string{"SEARCH lm USING PRIMARY KEY (tenant_id=? AND type=? AND last_modified>?)"}},
+		{"t2:lastModified/seek", `meta.lastModified gt "2025-01-01T00:00:00Z"`, at, []string{"SEARCH lm USING PRIMARY KEY (tenant_id=? AND type=? AND last_modified>?)"}},
 		{"walk/seek", ``, at, []string{"USING INDEX resources_type_seq (tenant_id=? AND type=? AND seq>?)"}},
 		{"userName/seek", `userName eq "a@b.c"`, at, []string{"INDEX resources_name (tenant_id=? AND type=? AND name_lc=?)"}},
 		// A lone co / sw / ew of 3 characters or more iterates its FTS5
@@ -59,9 +68,16 @@ func TestPagingPlans(t *testing.T) {
 		if c.filter != "" {
 			q.Filter = mustParse(t, c.filter)
 		}
-		plan, query, err := db.ExplainPage(ctx, "t1", q, c.at)
+		tenant := "t1"
+		if strings.HasPrefix(c.name, "t2:") {
+			tenant = "t2"
+		}
+		plan, query, err := db.ExplainPage(ctx, tenant, q, c.at)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if n := strings.Count(plan, "SEARCH r "); tenant == "t2" && n != 1 {
+			t.Errorf("%s: plan reads resources %d times, want once (the page's rows):\n%s", c.name, n, plan)
 		}
 		t.Logf("%s:\n%s%s", c.name, plan, query)
 		for _, w := range c.want {
