@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -628,8 +627,9 @@ func (tx *Tx) typeSize(ctx context.Context, tenant, typ string) (int, error) {
 // per-type counter for an unfiltered list of one type; else from the count
 // cache (exact counts only, per query and tenant change counter; a
 // continuation also accepts a count up to sqllist.WalkTTL old); else
-// counted over span. An exact count of the whole list is cached; so is a capped count
-// from the list's start, under its own key, while the tenant is unchanged.
+// counted over span. An exact count of the whole list is cached; so is a
+// capped count from the list's start, under its own key, while the tenant
+// is unchanged.
 func (db *DB) total(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQuery, p *listPlan,
 	continuation bool, st *tenantState, span sqllist.CountSpan) (int, bool, error) {
 	if q.Filter == nil && q.Type != "" {
@@ -651,16 +651,19 @@ func (db *DB) total(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQue
 	// A capped count ("at least offset+limit") from the list's start is
 	// cached like an exact one, under its own key, while the tenant is
 	// unchanged: a filter with more matches than the cap would otherwise
-	// count cap rows on every request for its first page. A count from a
+	// count cap rows on every request for its first page. It answers any
+	// capped count from the start that stops at or below it: choosePlan's
+	// count, which goes further than the cap to choose a plan, then also
+	// gives the total of the page it chose to walk. A count from a
 	// position is neither: the next page counts from its own.
 	capKey := ""
 	if span.Limit > 0 && span.At == nil {
-		capKey = binding + "\x00cap\x00" + strconv.Itoa(span.Offset+span.Limit)
+		capKey = binding + "\x00cap"
 		lc.mu.Lock()
 		e, ok := lc.counts.get(capKey)
 		lc.mu.Unlock()
-		if ok && e.gen == g {
-			return e.n, false, nil
+		if reach := span.Offset + span.Limit; ok && e.gen == g && e.n >= reach {
+			return reach, false, nil
 		}
 	}
 	lc.counted.Add(1)

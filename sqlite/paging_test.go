@@ -194,3 +194,28 @@ func scansResources(plan string) bool {
 func TestBoundedCount(t *testing.T) {
 	storetest.RunBoundedCount(t, func(t *testing.T) scimd.Store { return MustOpenFileDB(t) })
 }
+
+// TestCappedCountReused checks that the count choosePlan makes to choose a
+// plan, which goes beyond the cap of a bounded count (MaxTotal), also gives
+// the page's totalResults when it already reached the cap: one count per
+// request, not two.
+func TestCappedCountReused(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t, nil)
+	for i := range 200 {
+		mustCreate(t, db, "t1", newUser(fmt.Sprintf("user%03d", i)))
+	}
+	for _, f := range []string{`userName ge "user"`, `meta.lastModified gt "2000-01-01T00:00:00Z"`} {
+		db.ResetListCache()
+		_, _, counted0 := db.ListStats()
+		// 200 matches of 200 users, pages of 1: choosePlan counts up to
+		// sqrt(64·1·200)+2 = 115 matches, more than the cap of 10.
+		res, err := db.List(ctx, "t1", &scimd.ListQuery{Type: scimd.TypeUser, Filter: mustParse(t, f), StartIndex: 1, Count: 1, MaxTotal: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, counted := db.ListStats(); res.TotalResults != 11 || len(res.Resources) != 1 || counted-counted0 != 1 {
+			t.Errorf("%s: totalResults %d, %d resources, %d counts; want 11, 1, 1", f, res.TotalResults, len(res.Resources), counted-counted0)
+		}
+	}
+}
