@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -149,15 +150,16 @@ type listPlan struct {
 	// resource_modified log (alias lm) of the tenant and the list's type,
 	// with its arguments logArgs: the list has one type and its filter
 	// compares meta.lastModified and nothing else
-	// (sqlbuild.Builder.ModifiedOnly). Its matches can then be counted and
+	// (sqlbuild.Builder.ModifiedOnly). rowWhere and rowArgs are the filter
+	// over r.last_modified alone. Its matches can then be counted and
 	// chosen from the log, reading no resource when the log has no stale
 	// row (see logPlan).
-	logWhere string
-	logArgs  []any
+	logWhere, rowWhere string
+	logArgs, rowArgs   []any
 }
 
-// logPlan returns p over the resource_modified log (p.logWhere must be
-// set), for counts and for the seqs of a ByFilter page.
+// logPlan returns p's count over the resource_modified log (p.logWhere
+// must be set).
 //
 // Migration 0006 made the log the index of meta.lastModified; through it
 // every candidate's row of resources was read, to test its type and that
@@ -175,12 +177,31 @@ type listPlan struct {
 // first, as "r.seq IN (SELECT … FROM resource_modified …)" does.
 func (p *listPlan) logPlan(check bool) sqllist.Plan {
 	lp := sqllist.Plan{D: p.D, From: "resource_modified lm", Where: p.logWhere, Args: p.logArgs,
-		Desc: p.Desc, Groups: p.Groups, Seq: "lm.res_seq", ByFilter: p.ByFilter}
+		Desc: p.Desc, Groups: p.Groups, Seq: "lm.res_seq"}
 	if check {
 		lp.From = "resource_modified lm CROSS JOIN resources r ON r.seq = lm.res_seq"
 		lp.Where += " AND r.last_modified = lm.last_modified"
 	}
 	return lp
+}
+
+// logPage returns p's page, in creation order, when the filter chooses
+// its rows (ByFilter; p.logWhere must be set). Without stale rows (!check)
+// the page's seqs are the first of the log's index entries in the range,
+// sorted (the rows read are the page's). With stale rows, the candidates
+// are the log's seqs in the range: SQLite sorts them (an IN list) and
+// reads their rows in creation order, testing each row's own
+// last_modified, until the page is full, rather than join every candidate
+// to its row before sorting. (A log row's tenant and type are its
+// resource's, and a seq is never reused.)
+func (p *listPlan) logPage(check bool) sqllist.Plan {
+	if !check {
+		lp := p.logPlan(false)
+		lp.ByFilter = true
+		return lp
+	}
+	return sqllist.Plan{D: p.D, Where: "r.seq IN (SELECT lm.res_seq FROM resource_modified lm WHERE " + p.logWhere + ") AND " + p.rowWhere,
+		Args: append(slices.Clone(p.logArgs), p.rowArgs...), Desc: p.Desc, Groups: p.Groups}
 }
 
 // listDialect is SQLite's sqllist.Dialect (an empty struct: a plan holds
@@ -237,7 +258,11 @@ func (db *DB) plan(tenant string, q *scimd.ListQuery) (*listPlan, error) {
 			return nil, err
 		}
 		if ok {
-			p.logWhere, p.logArgs = where+" AND "+cond, lb.Args
+			rb := &sqlbuild.Builder{D: dialect, Tenant: tenant}
+			if p.rowWhere, _, err = rb.ModifiedOnly(rt, q.Filter, "r.last_modified"); err != nil {
+				return nil, err
+			}
+			p.logWhere, p.logArgs, p.rowArgs = where+" AND "+cond, lb.Args, rb.Args
 		}
 	}
 	return p, nil
@@ -553,13 +578,13 @@ func (db *DB) choosePlan(ctx context.Context, tx *Tx, tenant string, q *scimd.Li
 		return m, db.walk(tenant, q, p)
 	}
 	if p.logWhere != "" {
-		// Pick the page's seqs from the log (see logPlan): from its index
+		// Pick the page's seqs from the log (see logPage): from its index
 		// entries alone when it has no stale row.
 		stale, err := st.stale(ctx)
 		if err != nil {
 			return 0, err
 		}
-		p.Plan = p.logPlan(stale != 0)
+		p.Plan = p.logPage(stale != 0)
 	}
 	return m, nil
 }
