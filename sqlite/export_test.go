@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/scimd/scimd"
@@ -46,6 +47,22 @@ func (db *DB) ExplainPage(ctx context.Context, tenant string, q *scimd.ListQuery
 // cached position and how many with OFFSET from the start, and how many totals were counted, since Open.
 func (db *DB) ListStats() (seeks, offsets, counted int64) {
 	return db.lists.seeks.Load(), db.lists.offsets.Load(), db.lists.counted.Load()
+}
+
+// LogCountStats reports how many counts of filters on meta.lastModified
+// alone were made from the resource_modified log's rows alone (no stale
+// rows), found to reach their limit from the log's rows alone, and made
+// joining the log to the resources, since Open.
+func (db *DB) LogCountStats() (exact, bound, checked int64) {
+	return db.lists.logExact.Load(), db.lists.logBound.Load(), db.lists.logChecked.Load()
+}
+
+// PruneModifiedChunk prunes the first chunk of the resource_modified log
+// only (a pass interrupted after one chunk) and returns how many rows it
+// deleted.
+func (db *DB) PruneModifiedChunk(ctx context.Context) (int, error) {
+	n, _, err := db.pruneChunk(ctx, nil)
+	return n, err
 }
 
 // ResetListCache forgets every cached paging position and count.
@@ -110,7 +127,44 @@ func (db *DB) PruneModified(ctx context.Context) (int, error) { return db.pruneM
 func (db *DB) ModifiedLog(ctx context.Context) (missing, stale int, err error) {
 	err = db.queryRow(ctx, `SELECT
 		(SELECT count(*) FROM resources r WHERE NOT EXISTS (SELECT 1 FROM resource_modified lm
-			WHERE lm.tenant_id = r.tenant_id AND lm.last_modified = r.last_modified AND lm.res_seq = r.seq)),
+			WHERE lm.tenant_id = r.tenant_id AND lm.type = r.type AND lm.last_modified = r.last_modified AND lm.res_seq = r.seq)),
 		(SELECT count(*) FROM resource_modified) - (SELECT count(*) FROM resources)`).Scan(&missing, &stale)
 	return missing, stale, err
+}
+
+// CheckStaleCounts returns an error naming the tenants whose count of
+// stale log rows (tenant_changes.stale, migration 0007) differs from the
+// log's rows minus the tenant's resources.
+func (db *DB) CheckStaleCounts(ctx context.Context) error {
+	rows, err := db.query(ctx, `WITH t(tenant_id) AS (
+			SELECT tenant_id FROM tenant_changes UNION SELECT tenant_id FROM resources
+			UNION SELECT tenant_id FROM resource_modified)
+		SELECT t.tenant_id, (SELECT stale FROM tenant_changes c WHERE c.tenant_id = t.tenant_id),
+			(SELECT count(*) FROM resource_modified lm WHERE lm.tenant_id = t.tenant_id) -
+			(SELECT count(*) FROM resources r WHERE r.tenant_id = t.tenant_id)
+		FROM t`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var wrong []string
+	for rows.Next() {
+		var tenant string
+		var counted sql.NullInt64
+		var actual int64
+		if err := rows.Scan(&tenant, &counted, &actual); err != nil {
+			return err
+		}
+		// A tenant without a counter row must have no log rows.
+		if counted.Int64 != actual || (!counted.Valid && actual != 0) {
+			wrong = append(wrong, fmt.Sprintf("%s: counted %v, actual %d", tenant, counted, actual))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(wrong) > 0 {
+		return fmt.Errorf("tenant_changes.stale is wrong: %v", wrong)
+	}
+	return nil
 }

@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -55,7 +55,9 @@ import (
 // if something did: totalResults is then at most WalkTTL old, which RFC
 // 7644 allows — results are not a snapshot). With ListQuery.MaxTotal, a
 // filtered list counts at most cap+1 matches from the page's start
-// (sqllist.CountSpan), never every match.
+// (sqllist.CountSpan), never every match. A filter on meta.lastModified
+// alone is counted from the resource_modified log's index entries, reading
+// no resource while the tenant's log has no stale row (listPlan.logPlan).
 //
 // Cursor paging (RFC 9865) carries the position in the cursor itself
 // (scimd.EncodeCursor), so it seeks on every page and needs no cache.
@@ -74,6 +76,10 @@ type listCache struct {
 
 	// Counters for tests and diagnostics.
 	seeks, offsets, counted atomic.Int64
+	// Counts of filters on meta.lastModified alone (see count): from the
+	// log's rows alone, reaching the limit by the log's rows alone, and
+	// joined to the resources.
+	logExact, logBound, logChecked atomic.Int64
 }
 
 type countEntry struct {
@@ -139,6 +145,63 @@ type listPlan struct {
 	// (a meta.lastModified comparison) and the list is in creation order,
 	// so that a walk recompiles it (see walk).
 	modified bool
+
+	// logWhere, when not "", is the filter over the rows of the
+	// resource_modified log (alias lm) of the tenant and the list's type,
+	// with its arguments logArgs: the list has one type and its filter
+	// compares meta.lastModified and nothing else
+	// (sqlbuild.Builder.ModifiedOnly). rowWhere and rowArgs are the filter
+	// over r.last_modified alone. Its matches can then be counted and
+	// chosen from the log, reading no resource when the log has no stale
+	// row (see logPlan).
+	logWhere, rowWhere string
+	logArgs, rowArgs   []any
+}
+
+// logPlan returns p's count over the resource_modified log (p.logWhere
+// must be set).
+//
+// Migration 0006 made the log the index of meta.lastModified; through it
+// every candidate's row of resources was read, to test its type and that
+// its log row is current: ×5–10 the cost of the index the log replaced for
+// thousands of matches. Since 0007 the log's rows carry the type (its key
+// is (tenant_id, type, last_modified, res_seq)) and tenant_changes.stale
+// counts its stale rows. Without stale rows (!check), each row of the
+// tenant's and type's range is a current resource, and its last_modified
+// the resource's: the filter over lm alone is exact, an index range that
+// reads no row of resources. Otherwise (check) each log row is joined to
+// its resource, which must still have that last_modified: a stale row
+// (superseded version, deleted resource) has none, so each match counts
+// once. The log drives the join (CROSS JOIN fixes the order), so that a
+// bounded count stops at its limit rather than collect every candidate
+// first, as "r.seq IN (SELECT … FROM resource_modified …)" does.
+func (p *listPlan) logPlan(check bool) sqllist.Plan {
+	lp := sqllist.Plan{D: p.D, From: "resource_modified lm", Where: p.logWhere, Args: p.logArgs,
+		Desc: p.Desc, Groups: p.Groups, Seq: "lm.res_seq"}
+	if check {
+		lp.From = "resource_modified lm CROSS JOIN resources r ON r.seq = lm.res_seq"
+		lp.Where += " AND r.last_modified = lm.last_modified"
+	}
+	return lp
+}
+
+// logPage returns p's page, in creation order, when the filter chooses
+// its rows (ByFilter; p.logWhere must be set). Without stale rows (!check)
+// the page's seqs are the first of the log's index entries in the range,
+// sorted (the rows read are the page's). With stale rows, the candidates
+// are the log's seqs in the range: SQLite sorts them (an IN list) and
+// reads their rows in creation order, testing each row's own
+// last_modified, until the page is full, rather than join every candidate
+// to its row before sorting. (A log row's tenant and type are its
+// resource's, and a seq is never reused.)
+func (p *listPlan) logPage(check bool) sqllist.Plan {
+	if !check {
+		lp := p.logPlan(false)
+		lp.ByFilter = true
+		return lp
+	}
+	return sqllist.Plan{D: p.D, Where: "r.seq IN (SELECT lm.res_seq FROM resource_modified lm WHERE " + p.logWhere + ") AND " + p.rowWhere,
+		Args: append(slices.Clone(p.logArgs), p.rowArgs...), Desc: p.Desc, Groups: p.Groups}
 }
 
 // listDialect is SQLite's sqllist.Dialect (an empty struct: a plan holds
@@ -187,6 +250,21 @@ func (db *DB) plan(tenant string, q *scimd.ListQuery) (*listPlan, error) {
 		return nil, err
 	}
 	p.modified = b.Modified && p.Key == ""
+	if rt != nil && q.Filter != nil {
+		lb := &sqlbuild.Builder{D: dialect, Tenant: tenant}
+		where := "lm.tenant_id = " + lb.Bind(tenant) + " AND lm.type = " + lb.Bind(rt.Name)
+		cond, ok, err := lb.ModifiedOnly(rt, q.Filter, "lm.last_modified")
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			rb := &sqlbuild.Builder{D: dialect, Tenant: tenant}
+			if p.rowWhere, _, err = rb.ModifiedOnly(rt, q.Filter, "r.last_modified"); err != nil {
+				return nil, err
+			}
+			p.logWhere, p.logArgs, p.rowArgs = where+" AND "+cond, lb.Args, rb.Args
+		}
+	}
 	return p, nil
 }
 
@@ -248,17 +326,45 @@ func (r *pageReader) ReadPage(ctx context.Context, p *sqllist.Plan, query string
 	return out, nil
 }
 
-// gen returns the tenant's change counter in tx's snapshot.
-func (tx *Tx) gen(ctx context.Context, tenant string) (int64, error) {
-	var g int64
-	err := tx.QueryRowContext(ctx, `SELECT gen FROM tenant_changes WHERE tenant_id = ?`, tenant).Scan(&g)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
+// tenantState is the tenant's row of tenant_changes in a read
+// transaction's snapshot, read when first needed.
+type tenantState struct {
+	tx     *Tx
+	tenant string
+	read   bool
+	g      int64 // the change counter (0 without a row)
+	s      int64 // stale rows of the tenant's resource_modified log; -1 without a row
+}
+
+func (st *tenantState) load(ctx context.Context) error {
+	if st.read {
+		return nil
 	}
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: list: change counter: %w", err)
+	err := st.tx.QueryRowContext(ctx, `SELECT gen, stale FROM tenant_changes WHERE tenant_id = ?`, st.tenant).Scan(&st.g, &st.s)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// No write yet: gen 0. The stale count is unknown (a tenant with
+		// log rows has a row since migration 0007; assume nothing).
+		st.g, st.s = 0, -1
+	case err != nil:
+		return fmt.Errorf("sqlite: list: change counter: %w", err)
 	}
-	return g, nil
+	st.read = true
+	return nil
+}
+
+// gen returns the tenant's change counter.
+func (st *tenantState) gen(ctx context.Context) (int64, error) {
+	err := st.load(ctx)
+	return st.g, err
+}
+
+// stale returns how many rows of the tenant's resource_modified log are
+// stale (tenant_changes.stale, kept by the triggers of migration 0007), or
+// -1 when unknown.
+func (st *tenantState) stale(ctx context.Context) (int64, error) {
+	err := st.load(ctx)
+	return st.s, err
 }
 
 // List implements scimd.Store; see the comment at the top of this file.
@@ -311,17 +417,7 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 	}
 	defer tx.Rollback()
 	lc := &db.lists
-	gen := int64(-1) // read lazily
-	getGen := func() (int64, error) {
-		if gen < 0 {
-			g, err := tx.gen(ctx, tenant)
-			if err != nil {
-				return 0, err
-			}
-			gen = g
-		}
-		return gen, nil
-	}
+	st := &tenantState{tx: tx, tenant: tenant}
 
 	out := &scimd.ListResult{Resources: []*scimd.Resource{}}
 	count := max(q.Count, 0)
@@ -332,7 +428,7 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 	case q.UseCursor:
 		continuation = at != nil
 		if count > 0 {
-			if total, err = db.choosePlan(ctx, tx, tenant, q, p, count+1, continuation, getGen); err != nil {
+			if total, err = db.choosePlan(ctx, tx, tenant, q, p, count+1, continuation, st); err != nil {
 				return nil, err
 			}
 			t, err := sqllist.CursorPage(ctx, (*pageReader)(tx), tenant, q, &p.Plan, at, count, out)
@@ -350,7 +446,7 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 		}
 		skip = offset
 		if offset > 0 {
-			g, err := getGen()
+			g, err := st.gen(ctx)
 			if err != nil {
 				return nil, err
 			}
@@ -359,7 +455,7 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 				at, skip, continuation = &near.Key, offset-near.Offset, true
 			}
 		}
-		if total, err = db.choosePlan(ctx, tx, tenant, q, p, count, continuation, getGen); err != nil {
+		if total, err = db.choosePlan(ctx, tx, tenant, q, p, count, continuation, st); err != nil {
 			return nil, err
 		}
 		if at != nil {
@@ -374,7 +470,7 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 		}
 		out.Resources = append(out.Resources, pg.Resources...)
 		if n := len(pg.Resources); n == count { // a short page ends the walk
-			g, err := getGen()
+			g, err := st.gen(ctx)
 			if err != nil {
 				return nil, err
 			}
@@ -388,7 +484,7 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 		return nil, err
 	}
 	if total < 0 {
-		if total, _, err = db.total(ctx, tx, tenant, q, p, continuation, getGen, sqllist.SpanOf(q, count, at, skip)); err != nil {
+		if total, _, err = db.total(ctx, tx, tenant, q, p, continuation, st, sqllist.SpanOf(q, count, at, skip)); err != nil {
 			return nil, err
 		}
 	}
@@ -454,7 +550,7 @@ func (db *DB) listOneStatement(ctx context.Context, q *scimd.ListQuery, p *listP
 // resources and pages of 100, up to 80,000 matches. M is the total, which
 // a full page needs anyway (and which is cached for the following pages).
 func (db *DB) choosePlan(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQuery, p *listPlan,
-	limit int, continuation bool, getGen func() (int64, error)) (int, error) {
+	limit int, continuation bool, st *tenantState) (int, error) {
 	if q.Filter == nil || p.Key != "" || p.driver != "" || !hasRange(q.Filter) {
 		return -1, nil
 	}
@@ -469,7 +565,7 @@ func (db *DB) choosePlan(ctx context.Context, tx *Tx, tenant string, q *scimd.Li
 		// resources and pages of 100), and at least up to the cap.
 		span.Limit = max(c, int(math.Sqrt(64*float64(limit)*float64(n)))+2)
 	}
-	m, exact, err := db.total(ctx, tx, tenant, q, p, continuation, getGen, span)
+	m, exact, err := db.total(ctx, tx, tenant, q, p, continuation, st, span)
 	if err != nil {
 		return 0, err
 	}
@@ -480,6 +576,15 @@ func (db *DB) choosePlan(ctx context.Context, tx *Tx, tenant string, q *scimd.Li
 	}
 	if p.ByFilter = int64(m)*int64(m) <= 64*int64(limit)*int64(n); !p.ByFilter {
 		return m, db.walk(tenant, q, p)
+	}
+	if p.logWhere != "" {
+		// Pick the page's seqs from the log (see logPage): from its index
+		// entries alone when it has no stale row.
+		stale, err := st.stale(ctx)
+		if err != nil {
+			return 0, err
+		}
+		p.Plan = p.logPage(stale != 0)
 	}
 	return m, nil
 }
@@ -547,15 +652,16 @@ func (tx *Tx) typeSize(ctx context.Context, tenant, typ string) (int, error) {
 // per-type counter for an unfiltered list of one type; else from the count
 // cache (exact counts only, per query and tenant change counter; a
 // continuation also accepts a count up to sqllist.WalkTTL old); else
-// counted over span. An exact count of the whole list is cached; so is a capped count
-// from the list's start, under its own key, while the tenant is unchanged.
+// counted over span. An exact count of the whole list is cached; so is a
+// capped count from the list's start, under its own key, while the tenant
+// is unchanged.
 func (db *DB) total(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQuery, p *listPlan,
-	continuation bool, getGen func() (int64, error), span sqllist.CountSpan) (int, bool, error) {
+	continuation bool, st *tenantState, span sqllist.CountSpan) (int, bool, error) {
 	if q.Filter == nil && q.Type != "" {
 		n, err := tx.typeSize(ctx, tenant, q.Type)
 		return n, true, err
 	}
-	g, err := getGen()
+	g, err := st.gen(ctx)
 	if err != nil {
 		return 0, false, err
 	}
@@ -567,26 +673,28 @@ func (db *DB) total(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQue
 	if ok && (e.gen == g || (continuation && time.Since(e.at) < sqllist.WalkTTL)) {
 		return e.n, true, nil
 	}
-	query, args := p.CountQuery(span)
 	// A capped count ("at least offset+limit") from the list's start is
 	// cached like an exact one, under its own key, while the tenant is
 	// unchanged: a filter with more matches than the cap would otherwise
-	// count cap rows on every request for its first page. A count from a
+	// count cap rows on every request for its first page. It answers any
+	// capped count from the start that stops at or below it: choosePlan's
+	// count, which goes further than the cap to choose a plan, then also
+	// gives the total of the page it chose to walk. A count from a
 	// position is neither: the next page counts from its own.
 	capKey := ""
 	if span.Limit > 0 && span.At == nil {
-		capKey = binding + "\x00cap\x00" + strconv.Itoa(span.Offset+span.Limit)
+		capKey = binding + "\x00cap"
 		lc.mu.Lock()
 		e, ok := lc.counts.get(capKey)
 		lc.mu.Unlock()
-		if ok && e.gen == g {
-			return e.n, false, nil
+		if reach := span.Offset + span.Limit; ok && e.gen == g && e.n >= reach {
+			return reach, false, nil
 		}
 	}
-	var n int
 	lc.counted.Add(1)
-	if err := tx.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
-		return 0, false, fmt.Errorf("sqlite: list: count: %w", err)
+	n, err := db.count(ctx, tx, p, st, span)
+	if err != nil {
+		return 0, false, err
 	}
 	n, exact := span.Total(n)
 	switch {
@@ -601,6 +709,64 @@ func (db *DB) total(ctx context.Context, tx *Tx, tenant string, q *scimd.ListQue
 		lc.mu.Unlock()
 	}
 	return n, exact, nil
+}
+
+// count runs the count of p's matches over span and returns its n (see
+// sqllist.CountSpan.Total). A filter on meta.lastModified alone is counted
+// from the resource_modified log (logPlan): from the log's rows alone when
+// the tenant's log has no stale row; else, when a bounded count can reach
+// its limit however many of the log's rows are stale, from the log's rows
+// alone too, as "the limit is reached"; else joined to the resources.
+func (db *DB) count(ctx context.Context, tx *Tx, p *listPlan, st *tenantState, span sqllist.CountSpan) (int, error) {
+	plan := &p.Plan
+	// A count after a position seeks in the list's order: on the log, only
+	// in creation order.
+	if p.logWhere != "" && (span.At == nil || p.Key == "") {
+		stale, err := st.stale(ctx)
+		if err != nil {
+			return 0, err
+		}
+		lp := p.logPlan(stale != 0)
+		plan = &lp
+		// The n at which a bounded count stops (sqllist.CountSpan.Total).
+		reach := span.Offset + span.Limit
+		if span.At != nil {
+			reach = span.Skip + span.Limit
+		}
+		// With S stale rows, M rows of the log in the range hold at least
+		// M-S matches: counting up to reach+S rows of the log tells
+		// whether the matches reach the limit, reading index entries only.
+		// Only tried when S is below the limit: when the matches fall
+		// short, the rows read were wasted, and the join counts them again.
+		if stale > 0 && span.Limit > 0 && stale < int64(reach) {
+			bound := span
+			bound.Limit += int(stale)
+			n, err := db.countQuery(ctx, tx, p.logPlan(false), bound)
+			if err != nil {
+				return 0, err
+			}
+			if int64(n)-stale >= int64(reach) {
+				db.lists.logBound.Add(1)
+				return reach, nil
+			}
+		}
+		if stale == 0 {
+			db.lists.logExact.Add(1)
+		} else {
+			db.lists.logChecked.Add(1)
+		}
+	}
+	return db.countQuery(ctx, tx, *plan, span)
+}
+
+// countQuery runs plan's count over span.
+func (db *DB) countQuery(ctx context.Context, tx *Tx, plan sqllist.Plan, span sqllist.CountSpan) (int, error) {
+	query, args := plan.CountQuery(span)
+	var n int
+	if err := tx.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: list: count: %w", err)
+	}
+	return n, nil
 }
 
 // explainPage returns the query plan and SQL of the page query of q, read
@@ -619,8 +785,7 @@ func (db *DB) explainPage(ctx context.Context, tenant string, q *scimd.ListQuery
 		return "", "", err
 	}
 	defer tx.Rollback()
-	getGen := func() (int64, error) { return tx.gen(ctx, tenant) }
-	if _, err := db.choosePlan(ctx, tx, tenant, q, p, max(q.Count, 1), false, getGen); err != nil {
+	if _, err := db.choosePlan(ctx, tx, tenant, q, p, max(q.Count, 1), false, &tenantState{tx: tx, tenant: tenant}); err != nil {
 		return "", "", err
 	}
 	query, args := p.PageQuery(at, false, max(q.Count, 1), skip)

@@ -28,6 +28,14 @@ import (
 // every 10,000 writes took 4 % of the CPU; every 50,000, ~1 %). Deleting
 // many stale rows of a page at once costs that page once, where the index
 // this log replaced moved an entry on a random page in every update.
+//
+// Since migration 0007 the log's rows carry the resource's type and
+// tenant_changes.stale counts each tenant's stale rows (triggers on the log
+// and on resources keep it: rows of the log minus resources). A pass
+// brings the counts to 0, and while a tenant's count is 0, filters on
+// meta.lastModified alone are counted and paged from the log's index
+// entries without reading a resource (list.go, listPlan.logPlan); with
+// stale rows they join each log row to its resource.
 
 // pruneChunk bounds the log rows one pruning transaction reads, so that
 // it holds the single writer only briefly (~2 ms).
@@ -131,11 +139,11 @@ func (db *DB) liveResources(ctx context.Context) (int64, error) {
 }
 
 // staleModified returns how many rows of the log are beyond one per
-// resource.
+// resource: the sum of the per-tenant counts the triggers of migration
+// 0007 keep (tenant_changes.stale).
 func (db *DB) staleModified(ctx context.Context) (int64, error) {
 	var n int64
-	err := db.queryRow(ctx, `SELECT (SELECT count(*) FROM resource_modified) -
-		(SELECT coalesce(sum(n), 0) FROM resource_counts)`).Scan(&n)
+	err := db.queryRow(ctx, `SELECT coalesce(sum(stale), 0) FROM tenant_changes`).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: count resource_modified: %w", err)
 	}
@@ -144,8 +152,8 @@ func (db *DB) staleModified(ctx context.Context) (int64, error) {
 
 // logKey is the primary key of a row of resource_modified.
 type logKey struct {
-	tenant, modified string
-	seq              int64
+	tenant, typ, modified string
+	seq                   int64
 }
 
 // pruneModified runs one pass over the log and returns how many rows it
@@ -185,14 +193,14 @@ func (db *DB) pruneChunk(ctx context.Context, from *logKey) (int, *logKey, error
 	defer tx.Rollback()
 	after, args := "1 = 1", []any{}
 	if from != nil {
-		after = `(tenant_id, last_modified, res_seq) > (?, ?, ?)`
-		args = append(args, from.tenant, from.modified, from.seq)
+		after = `(tenant_id, type, last_modified, res_seq) > (?, ?, ?, ?)`
+		args = append(args, from.tenant, from.typ, from.modified, from.seq)
 	}
 	var last logKey
 	next := &last
-	err = tx.QueryRowContext(ctx, `SELECT tenant_id, last_modified, res_seq FROM resource_modified WHERE `+after+`
-		ORDER BY tenant_id, last_modified, res_seq LIMIT 1 OFFSET ?`, append(args, pruneChunk-1)...).
-		Scan(&last.tenant, &last.modified, &last.seq)
+	err = tx.QueryRowContext(ctx, `SELECT tenant_id, type, last_modified, res_seq FROM resource_modified WHERE `+after+`
+		ORDER BY tenant_id, type, last_modified, res_seq LIMIT 1 OFFSET ?`, append(args, pruneChunk-1)...).
+		Scan(&last.tenant, &last.typ, &last.modified, &last.seq)
 	upTo := ""
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -200,8 +208,8 @@ func (db *DB) pruneChunk(ctx context.Context, from *logKey) (int, *logKey, error
 	case err != nil:
 		return 0, nil, fmt.Errorf("sqlite: prune resource_modified: %w", err)
 	default:
-		upTo = ` AND (tenant_id, last_modified, res_seq) <= (?, ?, ?)`
-		args = append(args, last.tenant, last.modified, last.seq)
+		upTo = ` AND (tenant_id, type, last_modified, res_seq) <= (?, ?, ?, ?)`
+		args = append(args, last.tenant, last.typ, last.modified, last.seq)
 	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM resource_modified WHERE `+after+upTo+`
 		AND NOT EXISTS (SELECT 1 FROM resources r

@@ -2,11 +2,19 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/scimd/scimd"
+	"github.com/scimd/scimd/filter"
+	"github.com/scimd/scimd/internal/sqlbuild"
 	"github.com/scimd/scimd/schema"
 )
 
@@ -61,4 +69,180 @@ func TestModifiedPrunerRuns(t *testing.T) {
 	}
 	t.Fatalf("resource_modified holds %d rows for %d resources, %d writes since the last pass (%d passes)",
 		rows, live, db.pruner.writes.Load(), db.pruner.passes.Load()-passes)
+}
+
+// TestMigrateModifiedType applies migration 0007 to a database at 0006
+// whose log holds stale rows (updated and deleted resources) and a tenant
+// without a change counter row (no write since 0002): the log is rebuilt
+// with one row per resource and its type, every tenant's stale count is 0
+// and right, and filters on meta.lastModified alone, now counted from the
+// log, return what schema.Match finds, before and after further writes.
+func TestMigrateModifiedType(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	reg := schema.DefaultRegistry()
+	day := func(d int) time.Time { return time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, d-1) }
+
+	// Well-formed rows of resources, written by the store in a database of
+	// its own: users and groups on days 1–6 in t1, users in t2.
+	src, err := Open(ctx, filepath.Join(dir, "src.db"), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for d := 1; d <= 6; d++ {
+		src.Now = func() time.Time { return day(d) }
+		for i := range 10 {
+			for _, tenant := range []string{"t1", "t2"} {
+				if _, err := src.Create(ctx, tenant, &scimd.Resource{Type: scimd.TypeUser, Schemas: []string{schema.URNUser},
+					Attrs: map[string]any{"userName": fmt.Sprintf("user%d-%d", d, i)}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if _, err := src.Create(ctx, "t1", &scimd.Resource{Type: scimd.TypeGroup, Schemas: []string{schema.URNGroup},
+			Attrs: map[string]any{"displayName": fmt.Sprintf("group%d", d)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := src.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A database at 0006, from the migration files themselves, with those
+	// rows and stale rows in its log.
+	path := filepath.Join(dir, "old.db")
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.SetMaxOpenConns(1)
+	exec := func(query string, args ...any) {
+		t.Helper()
+		if _, err := raw.ExecContext(ctx, query, args...); err != nil {
+			t.Fatalf("%.60s: %v", query, err)
+		}
+	}
+	exec(`CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)`)
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		if base >= "0007" {
+			break
+		}
+		text, err := fs.ReadFile(migrationFS, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exec(string(text))
+		exec(`INSERT INTO schema_migrations (name, applied) VALUES (?, ?)`, base, "2025-01-01T00:00:00.000000000Z")
+	}
+	exec(`ATTACH DATABASE ? AS src`, filepath.Join(dir, "src.db"))
+	exec(`INSERT INTO resources SELECT * FROM src.resources`)
+	exec(`DETACH DATABASE src`)
+	exec(`UPDATE resources SET last_modified = ?, version = version + 1 WHERE tenant_id = 't1' AND seq % 3 = 0`,
+		sqlbuild.FormatTime(day(9)))
+	exec(`UPDATE resources SET last_modified = ?, version = version + 1 WHERE tenant_id = 't1' AND seq % 3 = 0 AND seq % 2 = 0`,
+		sqlbuild.FormatTime(day(10)))
+	exec(`DELETE FROM resources WHERE tenant_id = 't1' AND seq % 7 = 1`)
+	exec(`DELETE FROM tenant_changes WHERE tenant_id = 't2'`)
+	var stale int
+	if err := raw.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM resource_modified) - (SELECT count(*) FROM resources)`).Scan(&stale); err != nil || stale == 0 {
+		t.Fatalf("stale rows before the migration: %d (%v)", stale, err)
+	}
+	if err := raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := Open(ctx, path, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if applied, err := db.Migrations(ctx); err != nil || !slices.Contains(applied, "0007_modified_type.sql") {
+		t.Fatalf("migrations = %v, %v", applied, err)
+	}
+	check := func(stage string) {
+		t.Helper()
+		if err := db.CheckStaleCounts(ctx); err != nil {
+			t.Fatalf("%s: %v", stage, err)
+		}
+		if missing, _, err := db.ModifiedLog(ctx); err != nil || missing != 0 {
+			t.Fatalf("%s: %d resources without their log row (%v)", stage, missing, err)
+		}
+		for _, tenant := range []string{"t1", "t2"} {
+			for _, typ := range []string{scimd.TypeUser, scimd.TypeGroup} {
+				every, err := db.List(ctx, tenant, &scimd.ListQuery{Type: typ, StartIndex: 1, Count: 1000})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, fstr := range []string{
+					`meta.lastModified gt "2025-03-03T00:00:00Z"`,
+					`meta.lastModified lt "2025-03-03T00:00:00Z"`,
+					`meta.lastModified ge "2025-03-09T00:00:00Z"`,
+					`meta.lastModified eq "2025-03-10T00:00:00Z"`,
+				} {
+					f, err := filter.Parse(fstr)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var want []string
+					for _, r := range every.Resources {
+						if ok, err := reg.ResourceType(typ).Match(f, r); err != nil {
+							t.Fatal(err)
+						} else if ok {
+							want = append(want, r.ID)
+						}
+					}
+					for _, count := range []int{2, 100} {
+						db.ResetListCache()
+						res, err := db.List(ctx, tenant, &scimd.ListQuery{Type: typ, Filter: f, StartIndex: 1, Count: count})
+						if err != nil {
+							t.Fatal(err)
+						}
+						var got []string
+						for _, r := range res.Resources {
+							got = append(got, r.ID)
+						}
+						if res.TotalResults != len(want) || !slices.Equal(got, want[:min(count, len(want))]) {
+							t.Errorf("%s: %s %s %s, count %d: total %d, %v; want %d, %v", stage, tenant, typ, fstr, count,
+								res.TotalResults, got, len(want), want[:min(count, len(want))])
+						}
+					}
+				}
+			}
+		}
+	}
+	check("migrated")
+	if _, stale, err := db.ModifiedLog(ctx); err != nil || stale != 0 {
+		t.Fatalf("stale rows after the migration: %d (%v)", stale, err)
+	}
+	if exact, _, checked := db.LogCountStats(); exact == 0 || checked != 0 {
+		t.Errorf("migrated: %d counts from the log alone, %d joined; want only the first", exact, checked)
+	}
+	// Writes after the migration keep the counts.
+	db.Now = func() time.Time { return day(11) }
+	page, err := db.List(ctx, "t2", &scimd.ListQuery{Type: scimd.TypeUser, StartIndex: 1, Count: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range page.Resources[:3] {
+		if _, err := db.Update(ctx, "t2", scimd.TypeUser, r.ID, scimd.ReadOptions{}, func(r *scimd.Resource) ([]scimd.MemberOp, error) {
+			r.Attrs["title"] = "x"
+			return nil, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Delete(ctx, "t2", scimd.TypeUser, page.Resources[4].ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	check("written")
+	if _, _, checked := db.LogCountStats(); checked == 0 {
+		t.Errorf("written: no count joined the log to the resources")
+	}
 }

@@ -16,7 +16,8 @@ import (
 
 // TestPagingPlans checks the plans of the page queries that must stay
 // index lookups at any tenant size: meta.lastModified gt (delta sync)
-// through the resource_modified log, with and without a seek position; the
+// through the resource_modified log, with and without a seek position, and
+// from the log's index entries alone when it has no stale row; the
 // sequential-walk page through resources_type_seq as a seq range with no
 // OFFSET; emails[type eq … and value co …] inside the value index.
 func TestPagingPlans(t *testing.T) {
@@ -26,16 +27,25 @@ func TestPagingPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	// Tenant t2 has a resource and no stale row in its resource_modified
+	// log; t1 has no resource (nor a count of stale rows).
+	mustCreate(t, db, "t2", newUser("ana"))
 	at := &scimd.PageKey{Seq: 12345}
 	for _, c := range []struct {
 		name, filter string
 		at           *scimd.PageKey
 		want         []string
 	}{
-		// Few matches: read through the resource_modified log (migration
-		// 0006), each candidate looked up by seq.
-		{"lastModified", `meta.lastModified gt "2025-01-01T00:00:00Z"`, nil, []string{"SEARCH lm USING PRIMARY KEY (tenant_id=? AND last_modified>?)", "resources_type_seq (tenant_id=? AND type=? AND seq=?)"}},
-		{"lastModified/seek", `meta.lastModified gt "2025-01-01T00:00:00Z"`, at, []string{"SEARCH lm USING PRIMARY KEY (tenant_id=? AND last_modified>?)"}},
+		// Few matches: the seqs of the resource_modified log's range
+		// (migrations 0006, 0007), in its type's range, an IN list read in
+		// creation order (no sort), each candidate's row read by seq to
+		// test its own lastModified (the log may hold stale rows).
+		{"lastModified", `meta.lastModified gt "2025-01-01T00:00:00Z"`, nil, []string{"SEARCH lm USING PRIMARY KEY (tenant_id=? AND type=? AND last_modified>?)", "SEARCH r USING INTEGER PRIMARY KEY (rowid=?)"}},
+		{"lastModified/seek", `meta.lastModified gt "2025-01-01T00:00:00Z"`, at, []string{"SEARCH lm USING PRIMARY KEY (tenant_id=? AND type=? AND last_modified>?)"}},
+		// No stale row: the log's index entries alone (the only read of
+		// resources is the page's rows, by seq).
+		{"t2:lastModified", `meta.lastModified gt "2025-01-01T00:00:00Z"`, nil, []string{"SEARCH lm USING PRIMARY KEY (tenant_id=? AND type=? AND last_modified>?)"}},
+		{"t2:lastModified/seek", `meta.lastModified gt "2025-01-01T00:00:00Z"`, at, []string{"SEARCH lm USING PRIMARY KEY (tenant_id=? AND type=? AND last_modified>?)"}},
 		{"walk/seek", ``, at, []string{"USING INDEX resources_type_seq (tenant_id=? AND type=? AND seq>?)"}},
 		{"userName/seek", `userName eq "a@b.c"`, at, []string{"INDEX resources_name (tenant_id=? AND type=? AND name_lc=?)"}},
 		// A lone co / sw / ew of 3 characters or more iterates its FTS5
@@ -59,9 +69,19 @@ func TestPagingPlans(t *testing.T) {
 		if c.filter != "" {
 			q.Filter = mustParse(t, c.filter)
 		}
-		plan, query, err := db.ExplainPage(ctx, "t1", q, c.at)
+		tenant := "t1"
+		if strings.HasPrefix(c.name, "t2:") {
+			tenant = "t2"
+		}
+		plan, query, err := db.ExplainPage(ctx, tenant, q, c.at)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if n := strings.Count(plan, "SEARCH r "); tenant == "t2" && n != 1 {
+			t.Errorf("%s: plan reads resources %d times, want once (the page's rows):\n%s", c.name, n, plan)
+		}
+		if strings.HasPrefix(c.name, "lastModified") && strings.Contains(plan, "TEMP B-TREE") {
+			t.Errorf("%s: plan sorts:\n%s", c.name, plan)
 		}
 		t.Logf("%s:\n%s%s", c.name, plan, query)
 		for _, w := range c.want {
@@ -177,4 +197,29 @@ func scansResources(plan string) bool {
 // lists (ListQuery.MaxTotal), as storetest.Run does not require.
 func TestBoundedCount(t *testing.T) {
 	storetest.RunBoundedCount(t, func(t *testing.T) scimd.Store { return MustOpenFileDB(t) })
+}
+
+// TestCappedCountReused checks that the count choosePlan makes to choose a
+// plan, which goes beyond the cap of a bounded count (MaxTotal), also gives
+// the page's totalResults when it already reached the cap: one count per
+// request, not two.
+func TestCappedCountReused(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t, nil)
+	for i := range 200 {
+		mustCreate(t, db, "t1", newUser(fmt.Sprintf("user%03d", i)))
+	}
+	for _, f := range []string{`userName ge "user"`, `meta.lastModified gt "2000-01-01T00:00:00Z"`} {
+		db.ResetListCache()
+		_, _, counted0 := db.ListStats()
+		// 200 matches of 200 users, pages of 1: choosePlan counts up to
+		// sqrt(64·1·200)+2 = 115 matches, more than the cap of 10.
+		res, err := db.List(ctx, "t1", &scimd.ListQuery{Type: scimd.TypeUser, Filter: mustParse(t, f), StartIndex: 1, Count: 1, MaxTotal: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, counted := db.ListStats(); res.TotalResults != 11 || len(res.Resources) != 1 || counted-counted0 != 1 {
+			t.Errorf("%s: totalResults %d, %d resources, %d counts; want 11, 1, 1", f, res.TotalResults, len(res.Resources), counted-counted0)
+		}
+	}
 }

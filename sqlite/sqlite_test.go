@@ -41,19 +41,26 @@ func MustOpenDB(tb testing.TB, reg *schema.Registry, opts ...sqlite.Option) *sql
 
 // checkModifiedLog checks, when the test ends (before the database
 // closes), that every resource has the resource_modified row of its
-// lastModified, and again after a pruning pass, which must leave exactly
-// one row per resource.
+// lastModified and that each tenant's count of stale rows is right, and
+// again after a pruning pass, which must leave exactly one row per
+// resource.
 func checkModifiedLog(tb testing.TB, db *sqlite.DB) {
 	tb.Cleanup(func() {
 		ctx := context.Background()
 		if missing, _, err := db.ModifiedLog(ctx); err != nil || missing != 0 {
 			tb.Errorf("resource_modified: %d resources without their row (%v)", missing, err)
 		}
+		if err := db.CheckStaleCounts(ctx); err != nil {
+			tb.Errorf("resource_modified: %v", err)
+		}
 		if _, err := db.PruneModified(ctx); err != nil {
 			tb.Errorf("prune resource_modified: %v", err)
 		}
 		if missing, stale, err := db.ModifiedLog(ctx); err != nil || missing != 0 || stale != 0 {
 			tb.Errorf("resource_modified after pruning: %d resources without their row, %d stale rows (%v)", missing, stale, err)
+		}
+		if err := db.CheckStaleCounts(ctx); err != nil {
+			tb.Errorf("resource_modified after pruning: %v", err)
 		}
 	})
 }

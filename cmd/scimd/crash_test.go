@@ -767,9 +767,17 @@ func (d *sqliteCrashDB) extraChecks(ctx context.Context) []string {
 	// The lastModified log (migration 0006) has the row of every
 	// resource's current lastModified (older rows may remain).
 	n, err = d.count(ctx, `SELECT count(*) FROM resources r WHERE NOT EXISTS (SELECT 1 FROM resource_modified lm
-		WHERE lm.tenant_id = r.tenant_id AND lm.last_modified = r.last_modified AND lm.res_seq = r.seq)`)
+		WHERE lm.tenant_id = r.tenant_id AND lm.type = r.type AND lm.last_modified = r.last_modified AND lm.res_seq = r.seq)`)
 	if err != nil || n != 0 {
 		problems = append(problems, fmt.Sprintf("resource_modified lacks the row of %d resources (%v)", n, err))
+	}
+	// The count of its stale rows per tenant (migration 0007), which lets
+	// filters on meta.lastModified trust the log alone when it is 0.
+	n, err = d.count(ctx, `SELECT count(*) FROM tenant_changes c WHERE c.stale !=
+		(SELECT count(*) FROM resource_modified lm WHERE lm.tenant_id = c.tenant_id) -
+		(SELECT count(*) FROM resources r WHERE r.tenant_id = c.tenant_id)`)
+	if err != nil || n != 0 {
+		problems = append(problems, fmt.Sprintf("tenant_changes.stale wrong for %d tenants (%v)", n, err))
 	}
 	return problems
 }

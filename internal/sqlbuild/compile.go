@@ -797,7 +797,11 @@ func (f modifiedIndex) compile(c *compiler, op filter.Op, v any) (string, error)
 	if err != nil {
 		return "", err
 	}
-	s := "r.seq IN (SELECT lm.res_seq FROM " + f.index.Table + " lm WHERE lm.tenant_id = " + tenant + " AND " + cond + ")"
+	typ := ""
+	if f.index.Type && c.rt != nil {
+		typ = " AND lm.type = " + c.b.D.Quote(c.rt.Name)
+	}
+	s := "r.seq IN (SELECT lm.res_seq FROM " + f.index.Table + " lm WHERE lm.tenant_id = " + tenant + typ + " AND " + cond + ")"
 	if f.index.Log {
 		// The log may list superseded versions: test the current one.
 		own, err := f.scalar.compile(c, pos, v)
@@ -808,6 +812,48 @@ func (f modifiedIndex) compile(c *compiler, op filter.Op, v any) (string, error)
 	}
 	c.b.Modified = true
 	return s, nil
+}
+
+// ModifiedOnly compiles e, a filter on resources of type rt, into a
+// condition on col alone, the last_modified column of a row of the
+// dialect's ModifiedIndex table (e.g. "lm.last_modified"), when every
+// comparison in e is on meta.lastModified, joined by and, or and not; ok
+// is false otherwise (nothing is bound then). The condition holds for a
+// row exactly when e holds for a resource whose lastModified is the
+// row's: where the table holds exactly one row per resource (a log with
+// no stale rows), a store can count and page e's matches from the table
+// alone, without reading a resource.
+func (b *Builder) ModifiedOnly(rt *schema.ResourceType, e filter.Expr, col string) (cond string, ok bool, err error) {
+	if rt == nil || e == nil || b.D.ModifiedIndex().Table == "" || !onlyModified(&compiler{b: &Builder{D: b.D}, rt: rt}, e) {
+		return "", false, nil
+	}
+	c := &compiler{b: b, rt: rt}
+	cond, err = c.expr(e, func(p filter.AttrPath) (field, error) {
+		return scalar{expr: col, typ: schema.DateTime, timeCol: true, name: p.String()}, nil
+	})
+	if err != nil {
+		return "", false, err
+	}
+	return cond, true, nil
+}
+
+// onlyModified reports whether every comparison in e is on
+// meta.lastModified and e has nothing but comparisons, and, or and not.
+func onlyModified(c *compiler, e filter.Expr) bool {
+	switch e := e.(type) {
+	case *filter.Logical:
+		return e != nil && e.Left != nil && e.Right != nil && onlyModified(c, e.Left) && onlyModified(c, e.Right)
+	case *filter.Not:
+		return e != nil && e.X != nil && onlyModified(c, e.X)
+	case *filter.Compare:
+		if e == nil {
+			return false
+		}
+		f, err := c.resourceField(e.Path)
+		_, ok := f.(modifiedIndex)
+		return err == nil && ok
+	}
+	return false
 }
 
 // valueIndexTest returns the test "some value index row of r for attr

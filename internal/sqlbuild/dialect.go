@@ -127,6 +127,10 @@ type ModifiedIndex struct {
 	// comparison through it then also tests r.last_modified, which makes
 	// it exact whatever stale rows the table holds.
 	Log bool
+	// Type says the table has a type column, the resource's type, after
+	// tenant_id in its key (tenant_id, type, last_modified, res_seq): a
+	// comparison for one resource type reads only that type's range.
+	Type bool
 }
 
 // Fold is the case folding used for caseExact=false strings, both for
@@ -151,7 +155,8 @@ type SQLite struct {
 	// they index are then prefiltered through them (see Substring).
 	Trigram bool
 	// ModifiedLog says the database has the resource_modified log of
-	// sqlite/migrations/0006_modified_log.sql (see ModifiedIndex).
+	// sqlite/migrations/0006_modified_log.sql, keyed by type since
+	// 0007_modified_type.sql (see ModifiedIndex).
 	ModifiedLog bool
 }
 
@@ -162,11 +167,12 @@ func (SQLite) Name() string { return "sqlite" }
 // is indexed in an append-only log (resource_modified): an update appends
 // one entry at the log's end, on a page the other writes of its commit
 // share, instead of moving an entry of an index on resources from a
-// random page (one WAL frame more per update). Without it, r.last_modified
-// is indexed itself.
+// random page (one WAL frame more per update). Its key begins with
+// (tenant_id, type) since migration 0007. Without it, r.last_modified is
+// indexed itself.
 func (d SQLite) ModifiedIndex() ModifiedIndex {
 	if d.ModifiedLog {
-		return ModifiedIndex{Table: "resource_modified", Log: true}
+		return ModifiedIndex{Table: "resource_modified", Log: true, Type: true}
 	}
 	return ModifiedIndex{}
 }

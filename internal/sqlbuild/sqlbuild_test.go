@@ -287,3 +287,47 @@ func TestDriver(t *testing.T) {
 		}
 	}
 }
+
+// TestModifiedOnly checks which filters ModifiedOnly compiles onto the log
+// column alone (comparisons on meta.lastModified joined by and, or, not),
+// and that it binds nothing for the others.
+func TestModifiedOnly(t *testing.T) {
+	users := schema.DefaultRegistry().ResourceType(scimd.TypeUser)
+	for _, c := range []struct {
+		filter, want string
+	}{
+		{`meta.lastModified gt "2024-01-01T00:00:00Z"`, `lm.last_modified > ?`},
+		{`meta.lastModified ge "2024-01-01T00:00:00Z" and meta.lastModified lt "2024-02-01T00:00:00Z"`, `(lm.last_modified >= ? AND lm.last_modified < ?)`},
+		{`not (meta.lastModified le "2024-01-01T00:00:00Z") or meta.lastModified eq "2023-01-01T00:00:00Z"`, `(((lm.last_modified <= ?) IS NOT TRUE) OR lm.last_modified = ?)`},
+		{`meta.lastModified ne "2024-01-01T00:00:00Z"`, `((lm.last_modified = ?) IS NOT TRUE)`},
+		{`meta.lastModified pr`, `lm.last_modified IS NOT NULL`},
+		{`urn:ietf:params:scim:schemas:core:2.0:User:meta.lastModified gt "2024-01-01T00:00:00Z"`, `lm.last_modified > ?`},
+		{`meta.lastModified gt "2024-01-01T00:00:00Z" and userName eq "a"`, ``},
+		{`meta.created gt "2024-01-01T00:00:00Z"`, ``},
+		{`meta[lastModified gt "2024-01-01T00:00:00Z"]`, ``},
+		{`userName eq "a"`, ``},
+	} {
+		e, err := filter.Parse(c.filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &sqlbuild.Builder{D: sqlbuild.SQLite{ModifiedLog: true}, Tenant: "t1"}
+		cond, ok, err := b.ModifiedOnly(users, e, "lm.last_modified")
+		if err != nil && c.want != "" {
+			t.Errorf("%s: %v", c.filter, err)
+			continue
+		}
+		if ok != (c.want != "") || cond != c.want {
+			t.Errorf("%s: ModifiedOnly = %q, %v; want %q", c.filter, cond, ok, c.want)
+		}
+		if !ok && len(b.Args) != 0 {
+			t.Errorf("%s: bound %v", c.filter, b.Args)
+		}
+		if ok && len(b.Args) != strings.Count(cond, "?") {
+			t.Errorf("%s: %d arguments for %q", c.filter, len(b.Args), cond)
+		}
+		if _, ok, _ := (&sqlbuild.Builder{D: sqlbuild.SQLite{}}).ModifiedOnly(users, e, "lm.last_modified"); ok {
+			t.Errorf("%s: compiled without a log", c.filter)
+		}
+	}
+}

@@ -64,8 +64,9 @@ type Plan struct {
 	Seq string
 	// ByFilter: find the page's rows through the filter's index and sort
 	// them, rather than walk creation order and test each row (creation
-	// order only). The page query then picks the page's seqs in a subquery
-	// ordered by +r.seq, which no index provides.
+	// order only). The page query then picks the page's seqs (Seq, r.seq
+	// by default) in a subquery of From ordered by +Seq, which no index
+	// provides, and reads their rows from resources r.
 	ByFilter bool
 }
 
@@ -126,7 +127,7 @@ func (p *Plan) orderBy(reverse bool) string {
 	if p.Key == "" {
 		seq := p.seqCol()
 		if p.ByFilter {
-			seq = "+r.seq" // not the index order: drive by the filter
+			seq = "+" + seq // not the index order: drive by the filter
 		}
 		if p.Desc != reverse {
 			return seq + " DESC"
@@ -214,7 +215,8 @@ func (p *Plan) PageQuery(at *scimd.PageKey, reverse bool, limit, offset int) (st
 	if p.ByFilter {
 		// Pick the page's seqs from the filter's index and sort only
 		// those; then read the page's rows.
-		b.WriteString(" FROM resources r WHERE r.seq IN (SELECT r.seq")
+		b.WriteString(" FROM resources r WHERE r.seq IN (SELECT ")
+		b.WriteString(p.seqCol())
 	}
 	b.WriteString(" FROM ")
 	b.WriteString(p.from())
@@ -234,7 +236,7 @@ func (p *Plan) PageQuery(at *scimd.PageKey, reverse bool, limit, offset int) (st
 	}
 	if p.ByFilter {
 		outer := *p
-		outer.ByFilter = false
+		outer.ByFilter, outer.Seq = false, "" // the rows of resources r
 		b.WriteString(") ORDER BY ")
 		b.WriteString(outer.orderBy(reverse))
 	}

@@ -59,6 +59,10 @@ func TestPageQuery(t *testing.T) {
 			"SELECT r.seq FROM t JOIN resources r ON r.seq = t.rowid WHERE w AND likely(t.rowid > ?) ORDER BY t.rowid LIMIT ?", []any{int64(7), 10}},
 		{"byFilter", Plan{D: question{}, Where: "w", ByFilter: true, Desc: true}, nil, false, 3,
 			"SELECT r.seq FROM resources r WHERE r.seq IN (SELECT r.seq FROM resources r WHERE w ORDER BY +r.seq DESC LIMIT ? OFFSET ?) ORDER BY r.seq DESC", []any{10, 3}},
+		// The page's seqs from another table (the sqlite store's
+		// resource_modified log), the rows from resources r.
+		{"byFilter/seq", Plan{D: question{}, From: "lm", Seq: "lm.res_seq", Where: "w", ByFilter: true}, &scimd.PageKey{Seq: 7}, false, 0,
+			"SELECT r.seq FROM resources r WHERE r.seq IN (SELECT lm.res_seq FROM lm WHERE w AND likely(lm.res_seq > ?) ORDER BY +lm.res_seq LIMIT ?) ORDER BY r.seq", []any{int64(7), 10}},
 		// A value used twice is bound twice with "?", once with "$n".
 		{"key/positional", Plan{D: question{}, Where: "w", Key: "k"}, &scimd.PageKey{Value: ts, Seq: 7}, false, 0,
 			"SELECT r.seq, k FROM resources r WHERE w AND likely((k > ? OR (k = ? AND r.seq > ?) OR k IS NULL)) ORDER BY k ASC NULLS LAST, r.seq LIMIT ?",
