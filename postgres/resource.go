@@ -547,14 +547,10 @@ func (tx *Tx) update(ctx context.Context, tenant string, rt *schema.ResourceType
 		return nil, err
 	}
 	r := rw.res
-	old, count := r.Meta, r.MemberCount
-	oldEmails := storedform.Extract(r).Emails
-	ops, err := fn(r)
+	ops, old, oldEmails, err := applyFn(rt, id, r, fn)
 	if err != nil {
 		return nil, err
 	}
-	r.ID, r.Type, r.Meta, r.MemberCount = id, rt.Name, old, count
-	r.Members, r.Groups = nil, nil
 
 	delta := int64(0)
 	for _, op := range ops {
@@ -659,17 +655,13 @@ func (db *DB) updateGrouped(ctx context.Context, tenant string, rt *schema.Resou
 		return nil, findError(rt.Name, id, err)
 	}
 	r := rw.res
-	old, count := r.Meta, r.MemberCount
-	oldEmails := storedform.Extract(r).Emails
-	ops, err := fn(r)
+	ops, old, oldEmails, err := applyFn(rt, id, r, fn)
 	if err != nil {
 		return nil, err
 	}
 	if len(ops) > 0 {
 		return nil, scimd.BadRequest(scimd.ScimTypeInvalidValue, "a %s has no members", rt.Name)
 	}
-	r.ID, r.Type, r.Meta, r.MemberCount = id, rt.Name, old, count
-	r.Members, r.Groups = nil, nil
 	x := storedform.Extract(r)
 	if !slices.Equal(oldEmails, x.Emails) {
 		return nil, errRunAlone // the value index rows change too
@@ -721,6 +713,21 @@ func (db *DB) updateGrouped(ctx context.Context, tenant string, rt *schema.Resou
 	r.Meta.Version = old.Version + 1
 	r.Meta.LastModified = now
 	return r, nil
+}
+
+// applyFn runs the update function fn on r, the stored resource id as
+// read, and puts back what fn may not change. It returns the member
+// changes fn asks for, and r's metadata and e-mails as read.
+func applyFn(rt *schema.ResourceType, id string, r *scimd.Resource, fn scimd.UpdateFunc) (
+	ops []scimd.MemberOp, old scimd.Meta, oldEmails []storedform.Email, err error) {
+	old, count := r.Meta, r.MemberCount
+	oldEmails = storedform.Extract(r).Emails
+	if ops, err = fn(r); err != nil {
+		return nil, old, nil, err
+	}
+	r.ID, r.Type, r.Meta, r.MemberCount = id, rt.Name, old, count
+	r.Members, r.Groups = nil, nil
+	return ops, old, oldEmails, nil
 }
 
 // applyMemberOp applies one membership change and returns the change in
