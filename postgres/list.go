@@ -140,34 +140,43 @@ func (listDialect) SubqueryAlias() string { return " AS page" }
 
 // plan compiles the WHERE condition and sort key of q. Its rows carry no
 // groups: tx.load reads them, except in listOneStatement.
-func (db *DB) plan(ctx context.Context, tenant string, q *scimd.ListQuery) (*sqllist.Plan, error) {
+//
+// probed is, when the plan counted matches to choose (denseMatches), how
+// many it found, up to its limit; else -1.
+func (db *DB) plan(ctx context.Context, tenant string, q *scimd.ListQuery) (_ *sqllist.Plan, probed int, _ error) {
 	var rt *schema.ResourceType
 	if q.Type != "" {
 		var err error
 		if rt, err = db.resourceType(q.Type); err != nil {
-			return nil, err
+			return nil, -1, err
 		}
 	}
 	b := &sqlbuild.Builder{D: db.dialect, Tenant: tenant}
 	where, key, err := sqllist.Condition(b, db.reg, tenant, rt, q)
 	if err != nil {
-		return nil, err
+		return nil, -1, err
 	}
 	p := &sqllist.Plan{D: listDialect{}, Where: where, Args: b.Args, Key: key, Desc: q.SortDescending}
+	probed = -1
 	if b.Modified && key == "" {
-		dense, err := db.denseMatches(ctx, p)
-		if err != nil {
-			return nil, err
+		// The probe counts as far as a first page's capped total would,
+		// so that this count also answers it (see List).
+		limit := denseProbe
+		if max(q.StartIndex, 1) == 1 && !q.UseCursor {
+			limit = max(limit, sqllist.CapLimit(q, max(q.Count, 0)))
 		}
-		if dense {
+		if probed, err = db.countUpTo(ctx, p, limit); err != nil {
+			return nil, -1, err
+		}
+		if probed >= denseProbe {
 			b = &sqlbuild.Builder{D: db.dialect, Tenant: tenant, ModifiedScan: true}
 			if p.Where, p.Key, err = sqllist.Condition(b, db.reg, tenant, rt, q); err != nil {
-				return nil, err
+				return nil, -1, err
 			}
 			p.Args = b.Args
 		}
 	}
-	return p, nil
+	return p, probed, nil
 }
 
 // denseProbe is how many matches of a meta.lastModified comparison make
@@ -175,22 +184,23 @@ func (db *DB) plan(ctx context.Context, tenant string, q *scimd.ListQuery) (*sql
 // count·N/denseProbe rows (1 % of the tenant or more match).
 const denseProbe = 10_000
 
-// denseMatches reports whether the list p, which selects through
-// resource_modified, matches denseProbe rows or more. It reads at most
-// that many: with few matches the planner's estimate decides, and with
+// countUpTo counts the matches of p, up to limit. Plan uses it to tell
+// whether a list that selects through resource_modified matches
+// denseProbe rows or more (dense matches). With few matches the planner's
+// estimate decides, and with
 // stale statistics (many rows changed since the last ANALYZE, the usual
 // state right after a burst of writes) it estimates few, reads every match
 // through the side index, joins and sorts them: the cost of the matches,
 // however many. Walking creation order and testing each row's own
 // last_modified costs the page instead (sqlbuild.Builder.ModifiedScan).
-func (db *DB) denseMatches(ctx context.Context, p *sqllist.Plan) (bool, error) {
+func (db *DB) countUpTo(ctx context.Context, p *sqllist.Plan, limit int) (int, error) {
 	var n int
 	err := db.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM resources r WHERE `+p.Where+
-		` LIMIT `+strconv.Itoa(denseProbe)+`) AS probe`, p.Args...).Scan(&n)
+		` LIMIT `+strconv.Itoa(limit)+`) AS probe`, p.Args...).Scan(&n)
 	if err != nil {
-		return false, listError(err)
+		return 0, listError(err)
 	}
-	return n >= denseProbe, nil
+	return n, nil
 }
 
 // withExtra scans one extra trailing column after those scanResource reads.
@@ -282,7 +292,7 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 	if q == nil {
 		q = &scimd.ListQuery{}
 	}
-	p, err := db.plan(ctx, tenant, q)
+	p, probed, err := db.plan(ctx, tenant, q)
 	if err != nil {
 		return nil, err
 	}
@@ -342,10 +352,17 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 			return err
 		}
 		if total < 0 {
+			span := sqllist.SpanOf(q, count, at, skip)
+			reach := span.Offset + span.Limit
 			if n, ok := db.lists.count(binding); ok && continuation {
 				total = n
+			} else if span.Limit > 0 && span.At == nil && probed >= reach {
+				// The plan's probe already counted past the cap: the
+				// total is the lower bound "more than cap". (It ran
+				// before this transaction's snapshot; the bound holds
+				// for the matches it counted.)
+				total = reach
 			} else {
-				span := sqllist.SpanOf(q, count, at, skip)
 				query, args := p.CountQuery(span)
 				var n int
 				if err := tx.QueryRow(ctx, query, args...).Scan(&n); err != nil {
@@ -423,7 +440,7 @@ func (db *DB) listOneStatement(ctx context.Context, q *scimd.ListQuery, p *sqlli
 // explainPage returns EXPLAIN of the page query of q, read from position
 // at (nil: with OFFSET from StartIndex).
 func (tx *Tx) explainPage(ctx context.Context, tenant string, q *scimd.ListQuery, at *scimd.PageKey) (string, error) {
-	p, err := tx.db.plan(ctx, tenant, q)
+	p, _, err := tx.db.plan(ctx, tenant, q)
 	if err != nil {
 		return "", err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -327,5 +328,54 @@ func BenchmarkHotPath(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// A first page filtered on meta.lastModified with more matches than the
+// cap takes its total ("more than cap") from the count the plan made to
+// choose between the side index and creation order: one count statement,
+// not two. Under the cap, the page's own count gives the exact total.
+func TestDenseTotalFromProbe(t *testing.T) {
+	w := &wire{}
+	db := openCounted(t, w)
+	ctx := t.Context()
+	if err := db.ExecSQL(ctx, `
+		INSERT INTO resources (tenant_id, id, type, name_lc, active, created, last_modified, version, schemas, doc)
+		SELECT 't1', md5(i::text), 'User', 'user' || i, true,
+			'2020-01-01'::timestamptz + i * interval '1 second', '2020-01-01'::timestamptz + i * interval '1 second', 1, '[]',
+			jsonb_build_object('userName', 'user' || i)
+		FROM generate_series(1, 12000) AS i;
+		INSERT INTO resource_modified (res_seq, tenant_id, last_modified)
+		SELECT seq, tenant_id, last_modified FROM resources`); err != nil {
+		t.Fatal(err)
+	}
+	e, err := filter.Parse(`meta.lastModified gt "2000-01-01T00:00:00Z"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		maxTotal, total, counts int
+	}{
+		{10_000, 10_001, 1}, // capped: the probe counted past the cap
+		{20_000, 12_000, 2}, // exact: the probe stopped short of its limit, the page counts
+	} {
+		w.reset()
+		res, err := db.List(ctx, "t1", &scimd.ListQuery{Type: scimd.TypeUser, Filter: e, StartIndex: 1, Count: 100, MaxTotal: c.maxTotal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts := 0
+		w.mu.Lock()
+		for _, s := range w.stmts {
+			if strings.Contains(s, "count(*)") {
+				counts++
+			}
+		}
+		stmts := slices.Clone(w.stmts)
+		w.mu.Unlock()
+		if res.TotalResults != c.total || len(res.Resources) != 100 || res.Resources[0].Attrs["userName"] != "user1" || counts != c.counts {
+			t.Errorf("MaxTotal %d: total %d (want %d), %d resources, %d counts (want %d):\n%s",
+				c.maxTotal, res.TotalResults, c.total, len(res.Resources), counts, c.counts, strings.Join(stmts, "\n"))
+		}
 	}
 }
