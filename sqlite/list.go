@@ -251,18 +251,22 @@ func (db *DB) plan(tenant string, q *scimd.ListQuery) (*listPlan, error) {
 	}
 	p.modified = b.Modified && p.Key == ""
 	if rt != nil && q.Filter != nil {
+		// The condition first: for most filters (the IdPs' lookups) it
+		// is not one, and nothing more is built. SQLite's placeholders
+		// are positional, so the head's arguments go in front of it.
 		lb := &sqlbuild.Builder{D: dialect, Tenant: tenant}
-		where := "lm.tenant_id = " + lb.Bind(tenant) + " AND lm.type = " + lb.Bind(rt.Name)
 		cond, ok, err := lb.ModifiedOnly(rt, q.Filter, "lm.last_modified")
 		if err != nil {
 			return nil, err
 		}
 		if ok {
+			head := &sqlbuild.Builder{D: dialect, Tenant: tenant}
+			where := "lm.tenant_id = " + head.Bind(tenant) + " AND lm.type = " + head.Bind(rt.Name)
 			rb := &sqlbuild.Builder{D: dialect, Tenant: tenant}
 			if p.rowWhere, _, err = rb.ModifiedOnly(rt, q.Filter, "r.last_modified"); err != nil {
 				return nil, err
 			}
-			p.logWhere, p.logArgs, p.rowArgs = where+" AND "+cond, lb.Args, rb.Args
+			p.logWhere, p.logArgs, p.rowArgs = where+" AND "+cond, append(head.Args, lb.Args...), rb.Args
 		}
 	}
 	return p, nil
