@@ -95,3 +95,14 @@ func (db *DB) Queued() (writes, reads int) {
 	}
 	return writes, reads
 }
+
+// HintStats reports the update hints' uses (hits), updates that found
+// none (misses), and hints found stale, since Open.
+func (db *DB) HintStats() (hits, misses, stale int64) {
+	if db.hints == nil {
+		return 0, 0, 0
+	}
+	db.hints.mu.Lock()
+	defer db.hints.mu.Unlock()
+	return db.hints.hits, db.hints.misses, db.hints.stale
+}

@@ -90,6 +90,9 @@ type DB struct {
 
 	lists listCache
 
+	hintBytes int64  // WithHintBytes
+	hints     *hints // nil: off
+
 	commits     *batcher // simple writes; nil: WithoutBatches
 	reads       *batcher // single-statement reads; nil: WithoutBatches
 	noBatches   bool
@@ -138,13 +141,14 @@ func Open(ctx context.Context, url string, reg *schema.Registry, opts ...Option)
 	if reg == nil {
 		return nil, errors.New("postgres: open: nil schema registry")
 	}
-	db := &DB{Now: time.Now, reg: reg, migrate: true}
+	db := &DB{Now: time.Now, reg: reg, migrate: true, hintBytes: DefaultHintBytes}
 	for _, o := range opts {
 		o(db)
 	}
 	if !db.noBatches {
 		writes, reads := cmp.Or(db.inFlight[0], defaultInFlight), cmp.Or(db.inFlight[1], readsInFlight)
 		db.commits = &batcher{maxInFlight: writes, run: db.runWrites, beforeBatch: db.beforeBatch[0]}
+		db.hints = newHints(db.hintBytes) // only updateGrouped uses them
 		db.reads = &batcher{maxInFlight: reads, run: db.runReads, beforeBatch: db.beforeBatch[1]}
 	}
 	cfg, err := pgxpool.ParseConfig(url)

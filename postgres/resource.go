@@ -23,8 +23,9 @@ const resourceCols = `r.seq, r.id, r.type, r.created, r.last_modified, r.version
 
 // row is a stored resource with its internal sequence number.
 type row struct {
-	seq int64
-	res *scimd.Resource
+	seq          int64
+	res          *scimd.Resource
+	schemas, doc string // as stored
 }
 
 // groupsCol is the groups of a User read with it (see scanResourceGroups):
@@ -77,10 +78,11 @@ func (db *DB) scanResourceGroups(s pgx.Row, groups bool) (row, error) {
 	r.Meta.Created = r.Meta.Created.UTC()
 	r.Meta.LastModified = r.Meta.LastModified.UTC()
 	var err error
-	if r.Schemas, err = storedform.DecodeSchemas(string(schs)); err != nil {
+	rw.schemas, rw.doc = string(schs), string(doc)
+	if r.Schemas, err = storedform.DecodeSchemas(rw.schemas); err != nil {
 		return rw, fmt.Errorf("postgres: resource %s: schemas: %w", r.ID, err)
 	}
-	if r.Attrs, err = schema.DecodeStored(db.reg.ResourceType(r.Type), string(doc)); err != nil {
+	if r.Attrs, err = schema.DecodeStored(db.reg.ResourceType(r.Type), rw.doc); err != nil {
 		return rw, fmt.Errorf("postgres: resource %s: %w", r.ID, err)
 	}
 	rw.res = &r
@@ -393,6 +395,7 @@ func (db *DB) Get(ctx context.Context, tenant, typ, id string, opt scimd.ReadOpt
 		if err != nil {
 			return nil, findError(typ, id, err)
 		}
+		db.hints.put(tenant, rw.seq, rw.res, rw.schemas, rw.doc)
 		return rw.res, nil
 	}
 	var r *scimd.Resource
@@ -514,13 +517,17 @@ func (db *DB) Update(ctx context.Context, tenant, typ, id string, opt scimd.Read
 		// run it on its own.
 		lock = err == errVersionRace
 	}
-	var out *scimd.Resource
+	var out row
 	err = db.inTx(ctx, func(tx *Tx) error {
 		out, err = tx.update(ctx, tenant, rt, id, opt, fn, lock)
 		lock = true // a retry runs on the locked row
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	db.hints.put(tenant, out.seq, out.res, out.schemas, out.doc) // committed
+	return out.res, nil
 }
 
 // updateSQL writes a resource's row if it is still at the version read,
@@ -537,41 +544,41 @@ const updateSQL = `WITH u AS (UPDATE resources SET external_id = $1, name_lc = $
 var errVersionRace = &pgconn.PgError{Code: codeSerializationFailure, Message: "resource version changed during update"}
 
 func (tx *Tx) update(ctx context.Context, tenant string, rt *schema.ResourceType, id string,
-	opt scimd.ReadOptions, fn scimd.UpdateFunc, lock bool) (*scimd.Resource, error) {
+	opt scimd.ReadOptions, fn scimd.UpdateFunc, lock bool) (row, error) {
 	clause := ""
 	if lock {
 		clause = "FOR NO KEY UPDATE"
 	}
 	rw, err := tx.findResource(ctx, tenant, rt.Name, id, clause)
 	if err != nil {
-		return nil, err
+		return row{}, err
 	}
 	r := rw.res
 	ops, old, oldEmails, err := applyFn(rt, id, r, fn)
 	if err != nil {
-		return nil, err
+		return row{}, err
 	}
 
 	delta := int64(0)
 	for _, op := range ops {
 		if rt.Name != scimd.TypeGroup {
-			return nil, scimd.BadRequest(scimd.ScimTypeInvalidValue, "a %s has no members", rt.Name)
+			return row{}, scimd.BadRequest(scimd.ScimTypeInvalidValue, "a %s has no members", rt.Name)
 		}
 		d, err := tx.applyMemberOp(ctx, tenant, id, op)
 		if err != nil {
-			return nil, err
+			return row{}, err
 		}
 		delta += d
 	}
 
 	schemas, doc, err := encodeDoc(r)
 	if err != nil {
-		return nil, err
+		return row{}, err
 	}
 	if opt.Members && rt.Name == scimd.TypeGroup {
 		// The UPDATE below changes no membership: read them now.
 		if err := tx.load(ctx, tenant, []*scimd.Resource{r}, scimd.ReadOptions{Members: true}); err != nil {
-			return nil, err
+			return row{}, err
 		}
 	}
 	// The rest is one pipeline: the UPDATE, the value index rows if the
@@ -628,23 +635,31 @@ func (tx *Tx) update(ctx context.Context, tenant string, rt *schema.ResourceType
 		}
 	}
 	if err != nil {
-		return nil, err
+		return row{}, err
 	}
 	r.Meta.Version = old.Version + 1
 	r.Meta.LastModified = tx.now
 	r.MemberCount += int(delta)
-	return r, nil
+	return row{seq: rw.seq, res: r, schemas: string(schemas), doc: string(doc)}, nil
 }
 
 // updateGrouped is Update of a resource other than a Group through the
-// group committer (groupcommit.go): the row is read outside any
-// transaction, fn runs, and when the UPDATE is the only write (the value
-// index rows stay as they were) it goes in a batch with other updates.
-// errVersionRace and errRunAlone say that the update must run on its own;
-// fn has run by then and will run again.
+// group committer (groupcommit.go): fn runs on the row as read outside any
+// transaction, or on this process's hint of it (hints.go), and when the
+// UPDATE is the only write (the value index rows stay as they were) it
+// goes in a batch with other updates. errVersionRace and errRunAlone say
+// that the update must run on its own; fn has run by then and will run
+// again.
 func (db *DB) updateGrouped(ctx context.Context, tenant string, rt *schema.ResourceType, id string,
 	opt scimd.ReadOptions, fn scimd.UpdateFunc) (*scimd.Resource, error) {
-	now := db.Now().UTC().Truncate(time.Microsecond)
+	key := hintKey{tenant, rt.Name, id}
+	if e, ok := db.hints.get(key); ok {
+		out, err := db.updateFromHint(ctx, tenant, rt, e, opt, fn)
+		if err != errStaleHint {
+			return out, err
+		}
+		db.hints.drop(key, e)
+	}
 	var rw row
 	err := db.retry(ctx, func() error {
 		var err error
@@ -654,6 +669,57 @@ func (db *DB) updateGrouped(ctx context.Context, tenant string, rt *schema.Resou
 	if err != nil {
 		return nil, findError(rt.Name, id, err)
 	}
+	w, err := db.planGrouped(tenant, rt, id, rw, opt, fn)
+	if err != nil {
+		return nil, err
+	}
+	return db.writeGrouped(ctx, tenant, rt, w)
+}
+
+// errStaleHint says that an update started from a hint must start again
+// from the row as read.
+var errStaleHint = errors.New("postgres: stale update hint")
+
+// updateFromHint is updateGrouped from the hint e. It returns errStaleHint
+// when the hint turned out stale (the version check failed) or may be (fn
+// refused the resource as hinted): nothing was written then.
+func (db *DB) updateFromHint(ctx context.Context, tenant string, rt *schema.ResourceType, e *hint,
+	opt scimd.ReadOptions, fn scimd.UpdateFunc) (*scimd.Resource, error) {
+	rw, err := e.resource(rt)
+	if err != nil {
+		return nil, errStaleHint
+	}
+	w, err := db.planGrouped(tenant, rt, e.key.id, rw, opt, fn)
+	switch {
+	case err == errRunAlone:
+		return nil, err // the ordinary path reads the row itself
+	case err != nil:
+		return nil, errStaleHint
+	}
+	out, err := db.writeGrouped(ctx, tenant, rt, w)
+	if err == errVersionRace {
+		return nil, errStaleHint
+	}
+	return out, err
+}
+
+// groupedWrite is a grouped update ready to be written: the resource after
+// fn, its stored form and the batch item that writes it.
+type groupedWrite struct {
+	r            *scimd.Resource
+	seq          int64
+	old          scimd.Meta
+	schemas, doc []byte
+	item         *batchItem
+	groups       bool
+	gs           []byte // groupsCol, when groups
+}
+
+// planGrouped runs fn on rw, the resource id as stored, and prepares its
+// UPDATE. Its errors are fn's, or errRunAlone when more than the row
+// changes.
+func (db *DB) planGrouped(tenant string, rt *schema.ResourceType, id string, rw row,
+	opt scimd.ReadOptions, fn scimd.UpdateFunc) (*groupedWrite, error) {
 	r := rw.res
 	ops, old, oldEmails, err := applyFn(rt, id, r, fn)
 	if err != nil {
@@ -670,14 +736,16 @@ func (db *DB) updateGrouped(ctx context.Context, tenant string, rt *schema.Resou
 	if err != nil {
 		return nil, err
 	}
-	groups := opt.Groups && rt.Name == scimd.TypeUser
-	var gs []byte
-	w := &batchItem{
+	now := db.Now().UTC().Truncate(time.Microsecond)
+	r.Meta.LastModified = now // once written
+	w := &groupedWrite{r: r, seq: rw.seq, old: old, schemas: schemas, doc: doc,
+		groups: opt.Groups && rt.Name == scimd.TypeUser}
+	w.item = &batchItem{
 		seq: rw.seq,
 		queue: func(b *pgx.Batch) {
 			b.Queue(updateSQL, text(&x.ExternalID), text(&x.NameLC), text(&x.DisplayLC), boolean(&x.Active),
 				now, 0, schemas, doc, rw.seq, old.Version)
-			if groups {
+			if w.groups {
 				b.Queue(`SELECT `+groupsOf+` FROM resources r WHERE r.seq = $1`, rw.seq)
 			}
 		},
@@ -688,8 +756,8 @@ func (db *DB) updateGrouped(ctx context.Context, tenant string, rt *schema.Resou
 			if err != nil {
 				return err
 			}
-			if groups {
-				if err := br.QueryRow().Scan(&gs); err != nil {
+			if w.groups {
+				if err := br.QueryRow().Scan(&w.gs); err != nil {
 					return err
 				}
 			}
@@ -699,19 +767,27 @@ func (db *DB) updateGrouped(ctx context.Context, tenant string, rt *schema.Resou
 			return nil
 		},
 	}
-	if err := db.commits.do(ctx, w); err != nil {
+	return w, nil
+}
+
+// writeGrouped writes w in a batch of the group committer and returns the
+// resource written, whose version it remembers as the resource's hint.
+func (db *DB) writeGrouped(ctx context.Context, tenant string, rt *schema.ResourceType, w *groupedWrite) (*scimd.Resource, error) {
+	r := w.r
+	if err := db.commits.do(ctx, w.item); err != nil {
 		if err == errRunAlone || err == errVersionRace {
 			return nil, err
 		}
-		return nil, fmt.Errorf("postgres: update %s %s: %w", rt.Name, id, err)
+		return nil, fmt.Errorf("postgres: update %s %s: %w", rt.Name, r.ID, err)
 	}
-	if groups {
-		if r.Groups, err = decodeGroups(gs); err != nil {
+	r.Meta.Version = w.old.Version + 1
+	db.hints.put(tenant, w.seq, r, string(w.schemas), string(w.doc))
+	if w.groups {
+		var err error
+		if r.Groups, err = decodeGroups(w.gs); err != nil {
 			return nil, err
 		}
 	}
-	r.Meta.Version = old.Version + 1
-	r.Meta.LastModified = now
 	return r, nil
 }
 
@@ -773,6 +849,7 @@ func (tx *Tx) applyMemberOp(ctx context.Context, tenant, group string, op scimd.
 
 // Delete implements scimd.Store.
 func (db *DB) Delete(ctx context.Context, tenant, typ, id string, check func(*scimd.Resource) error) error {
+	defer db.hints.drop(hintKey{tenant, typ, id}, nil) // harmless if kept, but of no more use
 	return db.inTx(ctx, func(tx *Tx) error {
 		rw, err := tx.findResource(ctx, tenant, typ, id, "FOR UPDATE")
 		if err != nil {

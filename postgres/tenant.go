@@ -159,7 +159,8 @@ func (db *DB) UpdateTenant(ctx context.Context, id string, fn func(*scimd.Tenant
 // that tables added by later migrations cannot be forgotten — memberships
 // and the value index first, then resources, the tenant last.
 func (db *DB) DeleteTenant(ctx context.Context, id string) error {
-	defer authChanges.Add(1) // after the commit: see AuthChanges
+	defer authChanges.Add(1)      // after the commit: see AuthChanges
+	defer db.hints.dropTenant(id) // harmless if kept, but of no more use
 	return db.inTx(ctx, func(tx *Tx) error {
 		if _, err := tenantWhere(ctx, tx, "id", "tenant_id = $1 FOR UPDATE", id); err != nil {
 			return err

@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/scimd/scimd/internal/proxy"
+	"github.com/scimd/scimd/postgres"
 	"github.com/scimd/scimd/schema"
 	"github.com/scimd/scimd/sqlite"
 )
@@ -36,6 +37,10 @@ type Config struct {
 	// resources (default 16 MiB; 0 turns it off). See docs/decisions.md,
 	// "Read cache".
 	SQLiteCacheBytes int64 `yaml:"sqliteCacheBytes"`
+	// PostgresHintBytes is the budget of the PostgreSQL store's update
+	// hints (default 16 MiB; 0 turns them off). See docs/decisions.md,
+	// "PostgreSQL: update hints".
+	PostgresHintBytes int64 `yaml:"postgresHintBytes"`
 	// TLS, when both files are set, makes serve answer HTTPS (TLS 1.2+),
 	// reloading the files when they change.
 	TLS TLSConfig `yaml:"tls"`
@@ -106,6 +111,7 @@ func DefaultConfig() Config {
 		Passwords:         "hash",
 		SQLiteSynchronous: "NORMAL",
 		SQLiteCacheBytes:  sqlite.DefaultCacheBytes,
+		PostgresHintBytes: postgres.DefaultHintBytes,
 		Limits: LimitsConfig{
 			TenantRate:                200,
 			TenantBurst:               400,
@@ -194,7 +200,8 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	for _, v := range []struct {
 		name string
 		dst  *int64
-	}{{"SCIMD_MAX_BODY_BYTES", &c.Limits.MaxBodyBytes}, {"SCIMD_SQLITE_CACHE_BYTES", &c.SQLiteCacheBytes}} {
+	}{{"SCIMD_MAX_BODY_BYTES", &c.Limits.MaxBodyBytes}, {"SCIMD_SQLITE_CACHE_BYTES", &c.SQLiteCacheBytes},
+		{"SCIMD_POSTGRES_HINT_BYTES", &c.PostgresHintBytes}} {
 		if s := getenv(v.name); s != "" {
 			n, err := strconv.ParseInt(s, 10, 64)
 			if err != nil {
@@ -272,6 +279,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SQLiteCacheBytes < 0 {
 		bad("sqliteCacheBytes %d: must be 0 (off) or more", c.SQLiteCacheBytes)
+	}
+	if c.PostgresHintBytes < 0 {
+		bad("postgresHintBytes %d: must be 0 (off) or more", c.PostgresHintBytes)
 	}
 	switch c.Passwords {
 	case "hash", "discard":

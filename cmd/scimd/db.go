@@ -52,7 +52,7 @@ func displayDatabase(s string) string {
 // are pending (SQLite, a single-process file, always applies them on open).
 func openDatabase(ctx context.Context, cfg Config, reg *schema.Registry, migrate bool) (database, error) {
 	if isPostgresURL(cfg.Database) {
-		var opts []postgres.Option
+		opts := []postgres.Option{postgres.WithHintBytes(cfg.PostgresHintBytes)}
 		if !migrate {
 			opts = append(opts, postgres.WithoutMigrate())
 		}

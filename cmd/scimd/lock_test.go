@@ -10,31 +10,43 @@ import (
 	"testing"
 
 	"github.com/scimd/scimd"
+	"github.com/scimd/scimd/postgres"
 	"github.com/scimd/scimd/sqlite"
 )
 
-func TestSQLiteCacheBytesConfig(t *testing.T) {
-	cfg := DefaultConfig()
-	if cfg.SQLiteCacheBytes != sqlite.DefaultCacheBytes {
-		t.Errorf("default sqliteCacheBytes = %d", cfg.SQLiteCacheBytes)
-	}
-	env := map[string]string{"SCIMD_SQLITE_CACHE_BYTES": "0"}
-	if err := cfg.ApplyEnv(func(k string) string { return env[k] }); err != nil {
-		t.Fatal(err)
-	}
-	if cfg.SQLiteCacheBytes != 0 {
-		t.Errorf("SCIMD_SQLITE_CACHE_BYTES=0 gave %d", cfg.SQLiteCacheBytes)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Errorf("0 (off) rejected: %v", err)
-	}
-	env["SCIMD_SQLITE_CACHE_BYTES"] = "lots"
-	if err := cfg.ApplyEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "SCIMD_SQLITE_CACHE_BYTES") {
-		t.Errorf("a non-integer: %v", err)
-	}
-	cfg.SQLiteCacheBytes = -1
-	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "sqliteCacheBytes") {
-		t.Errorf("a negative budget: %v", err)
+// The stores' memory budgets: defaults, 0 for off from the environment, a
+// non-integer and a negative budget refused.
+func TestCacheBytesConfig(t *testing.T) {
+	for _, c := range []struct {
+		yaml, env string
+		def       int64
+		field     func(*Config) *int64
+	}{
+		{"sqliteCacheBytes", "SCIMD_SQLITE_CACHE_BYTES", sqlite.DefaultCacheBytes, func(c *Config) *int64 { return &c.SQLiteCacheBytes }},
+		{"postgresHintBytes", "SCIMD_POSTGRES_HINT_BYTES", postgres.DefaultHintBytes, func(c *Config) *int64 { return &c.PostgresHintBytes }},
+	} {
+		cfg := DefaultConfig()
+		if got := *c.field(&cfg); got != c.def {
+			t.Errorf("default %s = %d, want %d", c.yaml, got, c.def)
+		}
+		env := map[string]string{c.env: "0"}
+		if err := cfg.ApplyEnv(func(k string) string { return env[k] }); err != nil {
+			t.Fatal(err)
+		}
+		if got := *c.field(&cfg); got != 0 {
+			t.Errorf("%s=0 gave %d", c.env, got)
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("%s 0 (off) rejected: %v", c.yaml, err)
+		}
+		env[c.env] = "lots"
+		if err := cfg.ApplyEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), c.env) {
+			t.Errorf("%s a non-integer: %v", c.env, err)
+		}
+		*c.field(&cfg) = -1
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.yaml) {
+			t.Errorf("%s a negative budget: %v", c.yaml, err)
+		}
 	}
 }
 
