@@ -61,6 +61,18 @@ func TestUpdateHintsAcrossInstances(t *testing.T) {
 		t.Errorf("b's hints (hits, misses, stale) = %v, want [1 0 0]", s)
 	}
 
+	// A lookup by userName hints what it finds, as a GET does.
+	c := mustOpen(t, url, nil)
+	if res, err := lookup(t, c, "user0"); err != nil || len(res.Resources) != 1 {
+		t.Fatalf("lookup: %v, %v", res, err)
+	}
+	if _, err := c.Update(ctx, "t1", scimd.TypeUser, u.ID, scimd.ReadOptions{}, ifVersion(2, "u-b")); err != nil {
+		t.Fatal(err)
+	}
+	if s := stats(c); s != [3]int64{1, 0, 0} {
+		t.Errorf("hints after a lookup (hits, misses, stale) = %v, want [1 0 0]", s)
+	}
+
 	// a changes the user behind b's hint (version 2 → 3). b's next
 	// update starts from its stale hint, finds the version changed, and
 	// runs again from the row: a's change is kept.
@@ -71,29 +83,29 @@ func TestUpdateHintsAcrossInstances(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Meta.Version != 4 || got.Attrs["displayName"] != "u-b-a-b" {
-		t.Errorf("update from a stale hint: version %d, displayName %v; want 4, u-b-a-b", got.Meta.Version, got.Attrs["displayName"])
+	if got.Meta.Version != 5 || got.Attrs["displayName"] != "u-b-a-b" {
+		t.Errorf("update from a stale hint: version %d, displayName %v; want 5, u-b-a-b", got.Meta.Version, got.Attrs["displayName"])
 	}
 	if s := stats(b); s[2] != 1 {
 		t.Errorf("b's hints (hits, misses, stale) = %v, want one stale", s)
 	}
 
-	// If-Match against a stale hint: b hints version 4, a makes it 5. An
-	// update on b that requires 5 succeeds (the hint's 412 is not
-	// believed), and one that requires 4 gets 412 from the row.
+	// If-Match against a stale hint: b hints version 5, a makes it 6. An
+	// update on b that requires 6 succeeds (the hint's 412 is not
+	// believed), and one that requires 5 gets 412 from the row.
 	if _, err := update(a, appendName("-a")); err != nil {
 		t.Fatal(err)
 	}
-	if got, err = update(b, ifVersion(5, "five")); err != nil {
+	if got, err = update(b, ifVersion(6, "six")); err != nil {
 		t.Fatalf("If-Match of the current version through a stale hint: %v", err)
 	}
-	if got.Meta.Version != 6 || got.Attrs["displayName"] != "five" {
+	if got.Meta.Version != 7 || got.Attrs["displayName"] != "six" {
 		t.Errorf("If-Match update: version %d, displayName %v", got.Meta.Version, got.Attrs["displayName"])
 	}
-	if _, err := update(a, appendName("-a")); err != nil { // 6 → 7 behind b's hint of 6
+	if _, err := update(a, appendName("-a")); err != nil { // 7 → 8 behind b's hint of 7
 		t.Fatal(err)
 	}
-	_, err = update(b, ifVersion(6, "six"))
+	_, err = update(b, ifVersion(7, "seven"))
 	var se *scimd.Error
 	if !errors.As(err, &se) || se.Status != http.StatusPreconditionFailed {
 		t.Errorf("If-Match of a superseded version that b's hint still has: %v, want 412", err)

@@ -305,7 +305,7 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 		}
 		cursorAt = &k
 	}
-	if out, ok, err := db.listOneStatement(ctx, q, p); ok || err != nil {
+	if out, ok, err := db.listOneStatement(ctx, tenant, q, p); ok || err != nil {
 		return out, err
 	}
 	var out *scimd.ListResult
@@ -390,8 +390,9 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 // back short: then it holds every match and gives the total, and nothing
 // else needs reading (see sqllist.OneStatement): one round trip. ok is
 // false when the query does not qualify or the page is full; List then
-// answers it in a read transaction.
-func (db *DB) listOneStatement(ctx context.Context, q *scimd.ListQuery, p *sqllist.Plan) (_ *scimd.ListResult, ok bool, _ error) {
+// answers it in a read transaction. The resources it returns are hinted
+// (hints.go): Okta looks a user up by userName before it updates it.
+func (db *DB) listOneStatement(ctx context.Context, tenant string, q *scimd.ListQuery, p *sqllist.Plan) (_ *scimd.ListResult, ok bool, _ error) {
 	if !sqllist.OneStatement(q) {
 		return nil, false, nil
 	}
@@ -400,7 +401,7 @@ func (db *DB) listOneStatement(ctx context.Context, q *scimd.ListQuery, p *sqlli
 	one.Groups = q.ReadOptions.Groups
 	query, args := one.PageQuery(nil, false, count, 0)
 	var (
-		out  *scimd.ListResult
+		got  []row
 		full bool // a full page: needs the count
 	)
 	read := func(rows pgx.Rows, err error) error {
@@ -408,9 +409,9 @@ func (db *DB) listOneStatement(ctx context.Context, q *scimd.ListQuery, p *sqlli
 			return err
 		}
 		defer rows.Close()
-		out, full = &scimd.ListResult{Resources: []*scimd.Resource{}}, false
+		got, full = got[:0], false
 		for rows.Next() {
-			if len(out.Resources) == count-1 {
+			if len(got) == count-1 {
 				full = true
 				return nil
 			}
@@ -423,7 +424,7 @@ func (db *DB) listOneStatement(ctx context.Context, q *scimd.ListQuery, p *sqlli
 			if err != nil {
 				return err
 			}
-			out.Resources = append(out.Resources, rw.res)
+			got = append(got, rw)
 		}
 		return rows.Err()
 	}
@@ -432,6 +433,11 @@ func (db *DB) listOneStatement(ctx context.Context, q *scimd.ListQuery, p *sqlli
 	}
 	if full {
 		return nil, false, nil
+	}
+	out := &scimd.ListResult{Resources: make([]*scimd.Resource, len(got))}
+	for i, rw := range got {
+		out.Resources[i] = rw.res
+		db.hints.put(tenant, rw.seq, rw.res, rw.schemas, rw.doc)
 	}
 	out.TotalResults = len(out.Resources)
 	return out, true, nil
