@@ -246,3 +246,62 @@ func TestMigrateModifiedType(t *testing.T) {
 		t.Errorf("written: no count joined the log to the resources")
 	}
 }
+
+// The triggers of migration 0008 keep tenant_changes exact whatever an
+// UPDATE of resources sets: gen grows by one per row written, and stale by
+// one per log row added (none when the log already has the row).
+func TestLogTriggers(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, ":memory:", schema.DefaultRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r, err := db.Create(ctx, "t1", &scimd.Resource{Type: scimd.TypeUser, Schemas: []string{schema.URNUser},
+		Attrs: map[string]any{"userName": "ana"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counters := func() (gen, stale int64) {
+		t.Helper()
+		if err := db.queryRow(ctx, `SELECT gen, stale FROM tenant_changes WHERE tenant_id = 't1'`).Scan(&gen, &stale); err != nil {
+			t.Fatal(err)
+		}
+		return gen, stale
+	}
+	gen, stale := counters()
+	if stale != 0 {
+		t.Fatalf("after a create: stale = %d, want 0", stale)
+	}
+	created := sqlbuild.FormatTime(r.Meta.LastModified)
+	later := sqlbuild.FormatTime(r.Meta.LastModified.Add(time.Second))
+	for _, c := range []struct {
+		name, set  string
+		arg        any
+		staleAdded int64
+	}{
+		{"a new lastModified", "last_modified = ?", later, 1},
+		{"back to a lastModified the log still has", "last_modified = ?", created, 0},
+		{"the same lastModified", "last_modified = ?", created, 0},
+		{"lastModified not set", "version = version + ?", 1, 0},
+	} {
+		tx, err := db.beginWrite(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE resources SET `+c.set+` WHERE id = ?`, c.arg, r.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		g, s := counters()
+		if g != gen+1 || s != stale+c.staleAdded {
+			t.Errorf("%s: gen %d → %d, stale %d → %d; want +1, +%d", c.name, gen, g, stale, s, c.staleAdded)
+		}
+		gen, stale = g, s
+		if err := db.CheckStaleCounts(ctx); err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+}
