@@ -202,6 +202,15 @@ func hotOps(f *hotFixture) []struct {
 			})
 			return err
 		}},
+		{"PatchActiveHinted", func(ctx context.Context, r *rand.Rand) error {
+			// The same user every time: from the second time on, the
+			// update starts from this process's hint of its row.
+			_, err := f.db.Update(ctx, hotTenant, scimd.TypeUser, f.users[0].ID, userOpts, func(res *scimd.Resource) ([]scimd.MemberOp, error) {
+				res.Attrs["active"] = !(res.Attrs["active"] == true)
+				return nil, nil
+			})
+			return err
+		}},
 		{"PutUser", func(ctx context.Context, r *rand.Rand) error {
 			u := user(r)
 			_, err := f.db.Update(ctx, hotTenant, scimd.TypeUser, u.ID, userOpts, func(res *scimd.Resource) ([]scimd.MemberOp, error) {
@@ -254,6 +263,7 @@ func TestRoundTrips(t *testing.T) {
 		"LookupUserName":      1,
 		"CreateUser":          1,
 		"PatchActive":         2,
+		"PatchActiveHinted":   1, // the read is the hint (hints.go)
 		"PutUser":             2,
 		"AddRemove100Members": 9, // add: lock, look up, insert, update, commit; remove: the same without the look-up
 	}
