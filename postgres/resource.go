@@ -669,7 +669,7 @@ func (db *DB) updateGrouped(ctx context.Context, tenant string, rt *schema.Resou
 	if err != nil {
 		return nil, findError(rt.Name, id, err)
 	}
-	w, err := db.planGrouped(tenant, rt, id, rw, opt, fn)
+	w, err := db.planGrouped(rt, id, rw, opt, fn)
 	if err != nil {
 		return nil, err
 	}
@@ -689,7 +689,7 @@ func (db *DB) updateFromHint(ctx context.Context, tenant string, rt *schema.Reso
 	if err != nil {
 		return nil, errStaleHint
 	}
-	w, err := db.planGrouped(tenant, rt, e.key.id, rw, opt, fn)
+	w, err := db.planGrouped(rt, e.key.id, rw, opt, fn)
 	switch {
 	case err == errRunAlone:
 		return nil, err // the ordinary path reads the row itself
@@ -718,7 +718,7 @@ type groupedWrite struct {
 // planGrouped runs fn on rw, the resource id as stored, and prepares its
 // UPDATE. Its errors are fn's, or errRunAlone when more than the row
 // changes.
-func (db *DB) planGrouped(tenant string, rt *schema.ResourceType, id string, rw row,
+func (db *DB) planGrouped(rt *schema.ResourceType, id string, rw row,
 	opt scimd.ReadOptions, fn scimd.UpdateFunc) (*groupedWrite, error) {
 	r := rw.res
 	ops, old, oldEmails, err := applyFn(rt, id, r, fn)
