@@ -139,20 +139,21 @@ func (h *hints) get(k hintKey) (*hint, bool) {
 	return e, true
 }
 
-// drop forgets the hint of a resource if it is e (any hint if e is nil):
-// a stale hint is dropped only if no newer one replaced it meanwhile.
+// drop forgets the hint of a resource if it is e, found stale (any hint if
+// e is nil): a stale hint is dropped only if no newer one replaced it
+// meanwhile.
 func (h *hints) drop(k hintKey, e *hint) {
 	if h == nil {
 		return
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if e != nil {
+		h.stale++
+	}
 	cur, ok := h.m[k]
 	if !ok || (e != nil && cur != e) {
 		return
-	}
-	if e != nil {
-		h.stale++
 	}
 	h.unlink(cur)
 	delete(h.m, k)
