@@ -23,7 +23,15 @@ const (
 
 // hashSlots bounds how many argon2id hashes run at once, so a burst of
 // creates carrying passwords cannot take 19 MiB each without limit.
-var hashSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+var hashSlots = make(chan struct{}, HashSlots())
+
+// HashSlots is how many argon2id hashes run at once: one per processor
+// Go runs on (GOMAXPROCS at start).
+func HashSlots() int { return max(1, runtime.GOMAXPROCS(0)) }
+
+// HashMemory is the memory one argon2id hash holds while it runs, in
+// bytes.
+const HashMemory = argonMemory * 1024
 
 // HashPassword returns the argon2id hash of password in the PHC string
 // format: $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>.

@@ -197,6 +197,9 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	if err := s.Open(ctx); err != nil {
 		return err
 	}
+	if limit, set := setMemoryLimit(cfg, env.Getenv); set {
+		s.Logger.Debug("soft memory limit set (GOMEMLIMIT overrides it)", "bytes", limit)
+	}
 	return s.Serve(ctx)
 }
 
