@@ -12,19 +12,19 @@ import (
 // Update hints. A User's PATCH or PUT (updateGrouped) starts from the row
 // as stored, and reading it cost a round trip of its own, about as much
 // as a GET, before the UPDATE's. Each process remembers the stored form
-// of the resources it last read by id or wrote (a hint), within a byte
-// budget, and such an update starts from its hint when there is one: one
-// round trip instead of two.
+// of the resources it last read by id, found by a one-statement lookup,
+// or wrote (a hint), within a byte budget, and such an update starts from
+// its hint when there is one: one round trip instead of two.
 //
 // A hint may be stale: another instance changed the row, or the resource
 // is gone. That is harmless, because nothing a client sees rests on a
 // hint:
 //
 //   - The UPDATE is checked against the version the update started from
-//     (updateSQL). Started from a stale hint, it changes no row, and the
-//     update runs again from the row as read (errVersionRace: the
-//     ordinary path, with the row locked). Every write of a resource
-//     bumps its version, so a matching version is the hinted row.
+//     (updateSQL). Started from a stale hint, it changes no row; the
+//     update drops the hint and runs again from the row as read
+//     (updateGrouped). Every write of a resource bumps its version, and
+//     seqs are never reused, so a matching version is the hinted row.
 //   - An error of the update function on a hint (an If-Match that names a
 //     newer version, a PATCH of a value the hint lacks) is not believed
 //     either: the update runs again from the row as read, and the client
