@@ -61,6 +61,20 @@ type hint struct {
 	prev, next        *hint // LRU list; the most recent is head.next
 }
 
+// Mostly stale hints cost more than they save: an update from a stale
+// hint sends a batch whose UPDATE changes nothing, then reads the row and
+// sends another (three round trips, where one without hints makes two).
+// That is what several instances behind a round-robin balancer would see
+// if each user were written through one instance after another. So the
+// hints keep score over windows of hintWindow updates that found one, and
+// after a window in which more than half were stale, the next
+// hintPause updates do not look (hints are still put, so that they are
+// fresh when consulted again).
+const (
+	hintWindow = 512
+	hintPause  = 4 * hintWindow
+)
+
 // hints is an LRU of hints under a byte budget.
 type hints struct {
 	mu     sync.Mutex
@@ -69,7 +83,10 @@ type hints struct {
 	m      map[hintKey]*hint
 	head   hint // sentinel of the LRU list
 
-	hits, misses, stale int64 // for tests and tuning; under mu
+	window struct{ used, stale int } // updates from a hint in this window, and the stale ones among them
+	paused int                       // updates left that do not look for a hint
+
+	hits, misses, stale, skipped int64 // for tests and tuning; under mu
 }
 
 func newHints(budget int64) *hints {
@@ -128,12 +145,23 @@ func (h *hints) get(k hintKey) (*hint, bool) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.paused > 0 {
+		h.paused--
+		h.skipped++
+		return nil, false
+	}
 	e, ok := h.m[k]
 	if !ok {
 		h.misses++
 		return nil, false
 	}
 	h.hits++
+	if h.window.used++; h.window.used == hintWindow {
+		if h.window.stale*2 > h.window.used {
+			h.paused = hintPause
+		}
+		h.window.used, h.window.stale = 0, 0
+	}
 	h.unlink(e)
 	h.pushFront(e)
 	return e, true
@@ -150,6 +178,7 @@ func (h *hints) drop(k hintKey, e *hint) {
 	defer h.mu.Unlock()
 	if e != nil {
 		h.stale++
+		h.window.stale++
 	}
 	cur, ok := h.m[k]
 	if !ok || (e != nil && cur != e) {

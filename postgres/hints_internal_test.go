@@ -114,3 +114,45 @@ func TestHintsMemory(t *testing.T) {
 	}
 	runtime.KeepAlive(h)
 }
+
+// After a window in which most hints were stale, updates stop looking
+// for hints for a while, then look again.
+func TestHintsPauseWhenStale(t *testing.T) {
+	h := newHints(1 << 20)
+	r := &scimd.Resource{ID: "u", Type: scimd.TypeUser}
+	k := hintKey{"t1", scimd.TypeUser, "u"}
+	use := func(stale bool) bool {
+		h.put("t1", 1, r, `[]`, `{}`)
+		e, ok := h.get(k)
+		if ok && stale {
+			h.drop(k, e)
+		}
+		return ok
+	}
+	// A window with half stale: no pause.
+	for i := range hintWindow {
+		if !use(i%2 == 0) {
+			t.Fatalf("update %d found no hint", i)
+		}
+	}
+	if h.paused != 0 {
+		t.Fatalf("paused after a window half stale")
+	}
+	// A window mostly stale: the next hintPause updates do not look.
+	for i := range hintWindow {
+		if !use(i%4 != 0) {
+			t.Fatalf("update %d found no hint", i)
+		}
+	}
+	for i := range hintPause {
+		if use(false) {
+			t.Fatalf("update %d of the pause found a hint", i)
+		}
+	}
+	if !use(false) {
+		t.Error("no hint after the pause")
+	}
+	if h.skipped != hintPause {
+		t.Errorf("%d updates skipped the hints, want %d", h.skipped, hintPause)
+	}
+}
