@@ -61,18 +61,21 @@ type hint struct {
 	prev, next        *hint // LRU list; the most recent is head.next
 }
 
-// Mostly stale hints cost more than they save: an update from a stale
-// hint sends a batch whose UPDATE changes nothing, then reads the row and
-// sends another (three round trips, where one without hints makes two).
-// That is what several instances behind a round-robin balancer would see
-// if each user were written through one instance after another. So the
-// hints keep score over windows of hintWindow updates that found one, and
-// after a window in which more than half were stale, the next
-// hintPause updates do not look (hints are still put, so that they are
-// fresh when consulted again).
+// Stale hints cost more than they save: an update from a stale hint sends
+// a batch whose UPDATE changes nothing and waits for its commit, then reads
+// the row and sends another (three round trips, where one without hints
+// makes two, and the batch's is the longest). That is what several
+// instances behind a round-robin balancer see when users are written
+// through one instance after another. So the hints keep score over
+// windows of hintWindow updates that found one, and after a window in
+// which more than a quarter were stale, the next updates do not look:
+// hintPause of them, twice as many after each such window in a row, up to
+// hintMaxPause. Hints are still put meanwhile, so that they are fresh
+// when consulted again.
 const (
-	hintWindow = 512
-	hintPause  = 4 * hintWindow
+	hintWindow   = 512
+	hintPause    = 4 * hintWindow
+	hintMaxPause = 64 * hintWindow
 )
 
 // hints is an LRU of hints under a byte budget.
@@ -83,8 +86,9 @@ type hints struct {
 	m      map[hintKey]*hint
 	head   hint // sentinel of the LRU list
 
-	window struct{ used, stale int } // updates from a hint in this window, and the stale ones among them
-	paused int                       // updates left that do not look for a hint
+	window   struct{ used, stale int } // updates from a hint in this window, and the stale ones among them
+	paused   int                       // updates left that do not look for a hint
+	pauseLen int                       // of the next pause
 
 	hits, misses, stale, skipped int64 // for tests and tuning; under mu
 }
@@ -93,7 +97,7 @@ func newHints(budget int64) *hints {
 	if budget <= 0 {
 		return nil
 	}
-	h := &hints{budget: budget, m: map[hintKey]*hint{}}
+	h := &hints{budget: budget, m: map[hintKey]*hint{}, pauseLen: hintPause}
 	h.head.prev, h.head.next = &h.head, &h.head
 	return h
 }
@@ -157,8 +161,11 @@ func (h *hints) get(k hintKey) (*hint, bool) {
 	}
 	h.hits++
 	if h.window.used++; h.window.used == hintWindow {
-		if h.window.stale*2 > h.window.used {
-			h.paused = hintPause
+		if h.window.stale*4 > h.window.used {
+			h.paused = h.pauseLen
+			h.pauseLen = min(2*h.pauseLen, hintMaxPause)
+		} else {
+			h.pauseLen = hintPause
 		}
 		h.window.used, h.window.stale = 0, 0
 	}

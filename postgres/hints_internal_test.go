@@ -115,8 +115,9 @@ func TestHintsMemory(t *testing.T) {
 	runtime.KeepAlive(h)
 }
 
-// After a window in which most hints were stale, updates stop looking
-// for hints for a while, then look again.
+// After a window in which more than a quarter of the hints were stale,
+// updates stop looking for hints for a while, longer after each such
+// window in a row, then look again.
 func TestHintsPauseWhenStale(t *testing.T) {
 	h := newHints(1 << 20)
 	r := &scimd.Resource{ID: "u", Type: scimd.TypeUser}
@@ -129,30 +130,37 @@ func TestHintsPauseWhenStale(t *testing.T) {
 		}
 		return ok
 	}
-	// A window with half stale: no pause.
-	for i := range hintWindow {
-		if !use(i%2 == 0) {
-			t.Fatalf("update %d found no hint", i)
+	window := func(staleEvery int) {
+		t.Helper()
+		for i := range hintWindow {
+			if !use(i%staleEvery == 0) {
+				t.Fatalf("update %d of a window found no hint", i)
+			}
 		}
 	}
+	pause := func(n int) {
+		t.Helper()
+		for i := range n {
+			if use(false) {
+				t.Fatalf("update %d of a pause of %d found a hint", i, n)
+			}
+		}
+	}
+	window(4) // a quarter stale: no pause
 	if h.paused != 0 {
-		t.Fatalf("paused after a window half stale")
+		t.Fatalf("paused after a window a quarter stale")
 	}
-	// A window mostly stale: the next hintPause updates do not look.
-	for i := range hintWindow {
-		if !use(i%4 != 0) {
-			t.Fatalf("update %d found no hint", i)
-		}
-	}
-	for i := range hintPause {
-		if use(false) {
-			t.Fatalf("update %d of the pause found a hint", i)
-		}
-	}
+	window(2) // half stale
+	pause(hintPause)
+	window(2)
+	pause(2 * hintPause) // twice as long after a second window in a row
+	window(8)            // a good window: the next pause is short again
+	window(1)
+	pause(hintPause)
 	if !use(false) {
 		t.Error("no hint after the pause")
 	}
-	if h.skipped != hintPause {
-		t.Errorf("%d updates skipped the hints, want %d", h.skipped, hintPause)
+	if want := int64(4 * hintPause); h.skipped != want {
+		t.Errorf("%d updates skipped the hints, want %d", h.skipped, want)
 	}
 }
