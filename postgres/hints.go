@@ -13,7 +13,7 @@ import (
 // as stored, and reading it cost a round trip of its own, about as much
 // as a GET, before the UPDATE's. Each process remembers the stored form
 // of the resources it last read by id, found by a one-statement lookup,
-// or wrote (a hint), within a byte budget, and such an update starts from
+// or wrote (created or updated: a hint), within a byte budget, and such an update starts from
 // its hint when there is one: one round trip instead of two.
 //
 // A hint may be stale: another instance changed the row, or the resource

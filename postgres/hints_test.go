@@ -125,6 +125,31 @@ func TestUpdateHintsAcrossInstances(t *testing.T) {
 	}
 }
 
+// A create hints what it wrote: the first update reads nothing.
+func TestCreateHints(t *testing.T) {
+	db := MustOpenDB(t, nil)
+	u := createUsers(t, db, 1)[0]
+	_, readsBefore := db.ReadStats()
+	got, err := db.Update(t.Context(), "t1", scimd.TypeUser, u.ID, scimd.ReadOptions{Groups: true}, appendName("+"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, reads := db.ReadStats(); reads != readsBefore {
+		t.Errorf("the first update after a create read the row (%d reads)", reads-readsBefore)
+	}
+	if h, _, s := db.HintStats(); h != 1 || s != 0 {
+		t.Errorf("hints used %d, stale %d; want 1, 0", h, s)
+	}
+	if got.Meta.Version != 2 || got.Attrs["displayName"] != "u+" || !got.Meta.Created.Equal(u.Meta.Created) {
+		t.Errorf("after the update: version %d, displayName %v, created %v (was %v)",
+			got.Meta.Version, got.Attrs["displayName"], got.Meta.Created, u.Meta.Created)
+	}
+	stored, err := db.Get(t.Context(), "t1", scimd.TypeUser, u.ID, scimd.ReadOptions{})
+	if err != nil || stored.Meta.Version != 2 || stored.Attrs["displayName"] != "u+" || stored.Attrs["userName"] != "user0" {
+		t.Errorf("stored after the update: %+v, %v", stored, err)
+	}
+}
+
 // Hints off: updates read their row, and behave the same.
 func TestUpdateWithoutHints(t *testing.T) {
 	db := MustOpenDB(t, nil, postgres.WithHintBytes(0))

@@ -172,11 +172,13 @@ const (
 
 // createSQL inserts a resource ($1–$10), its resource_modified row and its
 // value index rows (the folded e-mail types $11 and values $12, in order)
-// in one statement: one round trip, atomic without a transaction around it.
-const createSQL = `WITH ` + insertResource + `, m AS (` + insertModified + `)
-	INSERT INTO value_index (tenant_id, res_seq, attr, ord, type_lc, value_lc)
-	SELECT $1, r.seq, 'emails', (e.ord - 1)::integer, e.type_lc, e.value_lc
-	FROM r, unnest($11::text[], $12::text[]) WITH ORDINALITY AS e(type_lc, value_lc, ord)`
+// in one statement, and returns the resource's seq: one round trip, atomic
+// without a transaction around it.
+const createSQL = `WITH ` + insertResource + `, m AS (` + insertModified + `),
+	v AS (INSERT INTO value_index (tenant_id, res_seq, attr, ord, type_lc, value_lc)
+		SELECT $1, r.seq, 'emails', (e.ord - 1)::integer, e.type_lc, e.value_lc
+		FROM r, unnest($11::text[], $12::text[]) WITH ORDINALITY AS e(type_lc, value_lc, ord))
+	SELECT seq FROM r`
 
 // emailColumns splits the folded e-mails of x into the two arrays
 // createSQL and the value index rewrite of Update bind.
@@ -201,26 +203,29 @@ func (db *DB) createOne(ctx context.Context, tenant string, rt *schema.ResourceT
 	types, values := emailColumns(&x)
 	args := []any{tenant, r.ID, r.Type, text(&x.ExternalID), text(&x.NameLC), text(&x.DisplayLC),
 		boolean(&x.Active), r.Meta.Created, schemas, doc, types, values}
+	var seq int64
+	// Hinted once committed, as an update's write is: a create is the
+	// resource's first write.
+	hint := func() { db.hints.put(tenant, seq, r, string(schemas), string(doc)) }
 	if db.commits != nil {
 		// With concurrent creates and updates in one transaction
 		// (groupcommit.go); on its own if that batch fails.
 		err := db.commits.do(ctx, &batchItem{
 			queue: func(b *pgx.Batch) { b.Queue(createSQL, args...) },
-			read: func(br pgx.BatchResults) error {
-				_, err := br.Exec()
-				return err
-			},
+			read:  func(br pgx.BatchResults) error { return br.QueryRow().Scan(&seq) },
 		})
 		if err == nil {
+			hint()
 			return r, nil
 		}
 		if err != errRunAlone {
 			return nil, fmt.Errorf("postgres: create %s: %w", r.Type, err)
 		}
 	}
-	if _, err := db.pool.Exec(ctx, createSQL, args...); err != nil {
+	if err := db.pool.QueryRow(ctx, createSQL, args...).Scan(&seq); err != nil {
 		return nil, writeError("create", r, err)
 	}
+	hint()
 	return r, nil
 }
 
