@@ -142,6 +142,15 @@ func (h *hints) put(tenant string, seq int64, r *scimd.Resource, schemas, doc st
 	}
 }
 
+// putEncoded is put for a resource as a write encoded it: the stored form
+// is copied only if it is kept.
+func (h *hints) putEncoded(tenant string, seq int64, r *scimd.Resource, schemas, doc []byte) {
+	if h == nil || r.Type == scimd.TypeGroup {
+		return
+	}
+	h.put(tenant, seq, r, string(schemas), string(doc))
+}
+
 // get returns the hint of a resource, if any.
 func (h *hints) get(k hintKey) (*hint, bool) {
 	if h == nil {

@@ -206,7 +206,7 @@ func (db *DB) createOne(ctx context.Context, tenant string, rt *schema.ResourceT
 	var seq int64
 	// Hinted once committed, as an update's write is: a create is the
 	// resource's first write.
-	hint := func() { db.hints.put(tenant, seq, r, string(schemas), string(doc)) }
+	hint := func() { db.hints.putEncoded(tenant, seq, r, schemas, doc) }
 	if db.commits != nil {
 		// With concurrent creates and updates in one transaction
 		// (groupcommit.go); on its own if that batch fails.
@@ -522,7 +522,7 @@ func (db *DB) Update(ctx context.Context, tenant, typ, id string, opt scimd.Read
 		// run it on its own.
 		lock = err == errVersionRace
 	}
-	var out row
+	var out written
 	err = db.inTx(ctx, func(tx *Tx) error {
 		out, err = tx.update(ctx, tenant, rt, id, opt, fn, lock)
 		lock = true // a retry runs on the locked row
@@ -531,7 +531,7 @@ func (db *DB) Update(ctx context.Context, tenant, typ, id string, opt scimd.Read
 	if err != nil {
 		return nil, err
 	}
-	db.hints.put(tenant, out.seq, out.res, out.schemas, out.doc) // committed
+	db.hints.putEncoded(tenant, out.seq, out.res, out.schemas, out.doc) // committed
 	return out.res, nil
 }
 
@@ -542,6 +542,14 @@ const updateSQL = `WITH u AS (UPDATE resources SET external_id = $1, name_lc = $
 		WHERE seq = $9 AND version = $10 RETURNING seq)
 		UPDATE resource_modified m SET last_modified = $5 FROM u WHERE m.res_seq = u.seq`
 
+// written is a resource as an update wrote it: its seq, the resource and
+// its stored form.
+type written struct {
+	seq          int64
+	res          *scimd.Resource
+	schemas, doc []byte
+}
+
 // errVersionRace is returned inside the transaction when the row changed
 // between the read and the write (which the row lock, when taken, rules
 // out); it is treated like a serialization failure: the transaction runs
@@ -549,41 +557,41 @@ const updateSQL = `WITH u AS (UPDATE resources SET external_id = $1, name_lc = $
 var errVersionRace = &pgconn.PgError{Code: codeSerializationFailure, Message: "resource version changed during update"}
 
 func (tx *Tx) update(ctx context.Context, tenant string, rt *schema.ResourceType, id string,
-	opt scimd.ReadOptions, fn scimd.UpdateFunc, lock bool) (row, error) {
+	opt scimd.ReadOptions, fn scimd.UpdateFunc, lock bool) (written, error) {
 	clause := ""
 	if lock {
 		clause = "FOR NO KEY UPDATE"
 	}
 	rw, err := tx.findResource(ctx, tenant, rt.Name, id, clause)
 	if err != nil {
-		return row{}, err
+		return written{}, err
 	}
 	r := rw.res
 	ops, old, oldEmails, err := applyFn(rt, id, r, fn)
 	if err != nil {
-		return row{}, err
+		return written{}, err
 	}
 
 	delta := int64(0)
 	for _, op := range ops {
 		if rt.Name != scimd.TypeGroup {
-			return row{}, scimd.BadRequest(scimd.ScimTypeInvalidValue, "a %s has no members", rt.Name)
+			return written{}, scimd.BadRequest(scimd.ScimTypeInvalidValue, "a %s has no members", rt.Name)
 		}
 		d, err := tx.applyMemberOp(ctx, tenant, id, op)
 		if err != nil {
-			return row{}, err
+			return written{}, err
 		}
 		delta += d
 	}
 
 	schemas, doc, err := encodeDoc(r)
 	if err != nil {
-		return row{}, err
+		return written{}, err
 	}
 	if opt.Members && rt.Name == scimd.TypeGroup {
 		// The UPDATE below changes no membership: read them now.
 		if err := tx.load(ctx, tenant, []*scimd.Resource{r}, scimd.ReadOptions{Members: true}); err != nil {
-			return row{}, err
+			return written{}, err
 		}
 	}
 	// The rest is one pipeline: the UPDATE, the value index rows if the
@@ -640,12 +648,12 @@ func (tx *Tx) update(ctx context.Context, tenant string, rt *schema.ResourceType
 		}
 	}
 	if err != nil {
-		return row{}, err
+		return written{}, err
 	}
 	r.Meta.Version = old.Version + 1
 	r.Meta.LastModified = tx.now
 	r.MemberCount += int(delta)
-	return row{seq: rw.seq, res: r, schemas: string(schemas), doc: string(doc)}, nil
+	return written{seq: rw.seq, res: r, schemas: schemas, doc: doc}, nil
 }
 
 // updateGrouped is Update of a resource other than a Group through the
@@ -786,7 +794,7 @@ func (db *DB) writeGrouped(ctx context.Context, tenant string, rt *schema.Resour
 		return nil, fmt.Errorf("postgres: update %s %s: %w", rt.Name, r.ID, err)
 	}
 	r.Meta.Version = w.old.Version + 1
-	db.hints.put(tenant, w.seq, r, string(w.schemas), string(w.doc))
+	db.hints.putEncoded(tenant, w.seq, r, w.schemas, w.doc)
 	if w.groups {
 		var err error
 		if r.Groups, err = decodeGroups(w.gs); err != nil {
