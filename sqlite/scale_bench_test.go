@@ -38,15 +38,7 @@ func BenchmarkFilterScale(b *testing.B) {
 			{"lastModifiedGt/all", `meta.lastModified gt "2000-01-01T00:00:00Z"`, n},
 			{"lastModifiedGe/lastBatch", `meta.lastModified ge "` + recent + `"`, 5000},
 		} {
-			f := mustFilter(b, c.filter)
-			b.Run(fmt.Sprintf("users=%d/%s", n, c.name), func(b *testing.B) {
-				benchList(b, db, func(int) *scimd.ListQuery {
-					db.ResetListCache()
-					q := &scimd.ListQuery{Type: scimd.TypeUser, Count: 100, StartIndex: 1, Filter: f}
-					setMaxTotal(q, 10_000)
-					return q
-				}, boundedTotal(c.matches, 10_000, 100))
-			})
+			benchFilter(b, db, n, c.name, c.filter, boundedTotal(c.matches, 10_000, 100))
 		}
 	}
 }
@@ -71,17 +63,25 @@ func BenchmarkFilterScaleStale(b *testing.B) {
 			// the plan (up to 25,300), which MaxTotal allows.
 			{"lastModifiedGe/lastBatch", `meta.lastModified ge "` + recent + `"`, 5000 + (n-5000)/10},
 		} {
-			f := mustFilter(b, c.filter)
-			b.Run(fmt.Sprintf("users=%d/%s", n, c.name), func(b *testing.B) {
-				benchList(b, db, func(int) *scimd.ListQuery {
-					db.ResetListCache()
-					q := &scimd.ListQuery{Type: scimd.TypeUser, Count: 100, StartIndex: 1, Filter: f}
-					setMaxTotal(q, 10_000)
-					return q
-				}, c.total)
-			})
+			benchFilter(b, db, n, c.name, c.filter, c.total)
 		}
 	}
+}
+
+// benchFilter measures the first page (count 100, totals capped at
+// 10,000) of users matching filter in db of n users, which must give
+// total, as the sub-benchmark users=n/name. The list caches are reset
+// before each request.
+func benchFilter(b *testing.B, db *sqlite.DB, n int, name, filter string, total int) {
+	f := mustFilter(b, filter)
+	b.Run(fmt.Sprintf("users=%d/%s", n, name), func(b *testing.B) {
+		benchList(b, db, func(int) *scimd.ListQuery {
+			db.ResetListCache()
+			q := &scimd.ListQuery{Type: scimd.TypeUser, Count: 100, StartIndex: 1, Filter: f}
+			setMaxTotal(q, 10_000)
+			return q
+		}, total)
+	})
 }
 
 // scaleDB returns a database of n users, seeded once per process so that
