@@ -2,7 +2,10 @@ package postgres
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/scimd/scimd"
@@ -105,4 +108,82 @@ func (db *DB) HintStats() (hits, misses, stale int64) {
 	db.hints.mu.Lock()
 	defer db.hints.mu.Unlock()
 	return db.hints.hits, db.hints.misses, db.hints.stale
+}
+
+// AnalyzeDue runs one check of the planner statistics (analyze.go) on a
+// connection of the pool and returns how many tables it analysed.
+func (db *DB) AnalyzeDue(ctx context.Context) (int, error) {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Release()
+	return analyzeDue(ctx, conn.Conn())
+}
+
+// Analyzed returns how many tables the background check has analysed.
+func (db *DB) Analyzed() int64 {
+	if db.analyzer == nil {
+		return 0
+	}
+	return db.analyzer.analyzed.Load()
+}
+
+// Reltuples returns pg_class.reltuples of table: the rows its last ANALYZE
+// counted, -1 if none.
+func (db *DB) Reltuples(ctx context.Context, table string) (float64, error) {
+	var n float64
+	err := db.pool.QueryRow(ctx, `SELECT reltuples::float8 FROM pg_class WHERE oid = to_regclass($1)`, table).Scan(&n)
+	return n, err
+}
+
+// ExplainGenericGet returns EXPLAIN (ANALYZE, BUFFERS) of the generic plan
+// of Get's statement (a User with its groups).
+func (db *DB) ExplainGenericGet(ctx context.Context, tenant, id string) (string, error) {
+	return db.explainGeneric(ctx, findSQL(true, ""), []any{tenant, id, scimd.TypeUser})
+}
+
+// ExplainGenericList returns EXPLAIN (ANALYZE, BUFFERS) of the generic plan
+// of the statement that answers q in one round trip (listOneStatement).
+func (db *DB) ExplainGenericList(ctx context.Context, tenant string, q *scimd.ListQuery) (string, error) {
+	p, _, err := db.plan(ctx, tenant, q)
+	if err != nil {
+		return "", err
+	}
+	one := *p
+	one.Groups = q.ReadOptions.Groups
+	query, args := one.PageQuery(nil, false, q.Count, 0)
+	return db.explainGeneric(ctx, query, args)
+}
+
+// explainGeneric prepares query, as the pool's connections do, and
+// explains its execution with args under the plan a prepared statement
+// gets once PostgreSQL stops planning it for each execution's arguments.
+func (db *DB) explainGeneric(ctx context.Context, query string, args []any) (string, error) {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Release()
+	c := conn.Conn()
+	if _, err := c.Exec(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
+		return "", err
+	}
+	defer c.Exec(context.Background(), `RESET plan_cache_mode; DEALLOCATE scimd_generic`)
+	if _, err := c.Exec(ctx, `PREPARE scimd_generic AS `+query); err != nil {
+		return "", err
+	}
+	params := make([]string, len(args))
+	for i := range args {
+		params[i] = fmt.Sprintf("$%d", i+1)
+	}
+	// The simple protocol: pgx writes the arguments into the statement as
+	// literals, which EXECUTE needs.
+	rows, err := c.Query(ctx, `EXPLAIN (ANALYZE, BUFFERS) EXECUTE scimd_generic(`+strings.Join(params, ", ")+`)`,
+		append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...)
+	if err != nil {
+		return "", err
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return strings.Join(lines, "\n"), err
 }

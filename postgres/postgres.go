@@ -93,6 +93,9 @@ type DB struct {
 	hintBytes int64  // WithHintBytes
 	hints     *hints // nil: off
 
+	analyzeEvery time.Duration // WithAnalyzeInterval
+	analyzer     *analyzer     // nil: not running
+
 	commits     *batcher // simple writes; nil: WithoutBatches
 	reads       *batcher // single-statement reads; nil: WithoutBatches
 	noBatches   bool
@@ -141,7 +144,7 @@ func Open(ctx context.Context, url string, reg *schema.Registry, opts ...Option)
 	if reg == nil {
 		return nil, errors.New("postgres: open: nil schema registry")
 	}
-	db := &DB{Now: time.Now, reg: reg, migrate: true, hintBytes: DefaultHintBytes}
+	db := &DB{Now: time.Now, reg: reg, migrate: true, hintBytes: DefaultHintBytes, analyzeEvery: DefaultAnalyzeInterval}
 	for _, o := range opts {
 		o(db)
 	}
@@ -192,12 +195,15 @@ func Open(ctx context.Context, url string, reg *schema.Registry, opts ...Option)
 		pool.Close()
 		return nil, err
 	}
+	db.startAnalyzer()
 	return db, nil
 }
 
-// Close closes the connection pool. It always returns nil; the error is
-// there for symmetry with the sqlite store.
+// Close stops the planner statistics check and closes the connection
+// pool. It always returns nil; the error is there for symmetry with the
+// sqlite store.
 func (db *DB) Close() error {
+	db.stopAnalyzer()
 	db.pool.Close()
 	return nil
 }

@@ -72,9 +72,10 @@ func (c countingConn) Write(p []byte) (int, error) {
 }
 
 // openCounted opens a store with one connection whose writes and
-// statements w records.
+// statements w records, and no statistics check (it has a connection of
+// its own, which would be counted).
 func openCounted(t *testing.T, w *wire) *postgres.DB {
-	return MustOpenDB(t, nil, postgres.WithPoolConfig(func(cfg *pgxpool.Config) {
+	return MustOpenDB(t, nil, postgres.WithAnalyzeInterval(0), postgres.WithPoolConfig(func(cfg *pgxpool.Config) {
 		cfg.MaxConns = 1
 		cfg.ConnConfig.Tracer = w
 		cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {

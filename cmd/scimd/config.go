@@ -41,6 +41,11 @@ type Config struct {
 	// hints (default 16 MiB; 0 turns them off). See docs/decisions.md,
 	// "PostgreSQL: update hints".
 	PostgresHintBytes int64 `yaml:"postgresHintBytes"`
+	// PostgresAnalyzeInterval is how often the PostgreSQL store checks
+	// whether its tables need fresh planner statistics (default 2s; 0
+	// leaves them to autovacuum). See docs/decisions.md, "PostgreSQL:
+	// planner statistics".
+	PostgresAnalyzeInterval time.Duration `yaml:"postgresAnalyzeInterval"`
 	// TLS, when both files are set, makes serve answer HTTPS (TLS 1.2+),
 	// reloading the files when they change.
 	TLS TLSConfig `yaml:"tls"`
@@ -105,13 +110,14 @@ type ExtensionConfig struct {
 // DefaultConfig returns the configuration used when nothing is set.
 func DefaultConfig() Config {
 	return Config{
-		Addr:              "127.0.0.1:8080",
-		Database:          "scimd.db",
-		BasePath:          "/scim/v2",
-		Passwords:         "hash",
-		SQLiteSynchronous: "NORMAL",
-		SQLiteCacheBytes:  sqlite.DefaultCacheBytes,
-		PostgresHintBytes: postgres.DefaultHintBytes,
+		Addr:                    "127.0.0.1:8080",
+		Database:                "scimd.db",
+		BasePath:                "/scim/v2",
+		Passwords:               "hash",
+		SQLiteSynchronous:       "NORMAL",
+		SQLiteCacheBytes:        sqlite.DefaultCacheBytes,
+		PostgresHintBytes:       postgres.DefaultHintBytes,
+		PostgresAnalyzeInterval: postgres.DefaultAnalyzeInterval,
 		Limits: LimitsConfig{
 			TenantRate:                200,
 			TenantBurst:               400,
@@ -225,7 +231,8 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	for _, v := range []struct {
 		name string
 		dst  *time.Duration
-	}{{"SCIMD_AUTH_FAILURE_WINDOW", &c.Limits.AuthFailureWindow}, {"SCIMD_AUTH_FAILURE_BACKOFF", &c.Limits.AuthFailureBackoff}} {
+	}{{"SCIMD_AUTH_FAILURE_WINDOW", &c.Limits.AuthFailureWindow}, {"SCIMD_AUTH_FAILURE_BACKOFF", &c.Limits.AuthFailureBackoff},
+		{"SCIMD_POSTGRES_ANALYZE_INTERVAL", &c.PostgresAnalyzeInterval}} {
 		if s := getenv(v.name); s != "" {
 			d, err := time.ParseDuration(s)
 			if err != nil {
@@ -282,6 +289,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PostgresHintBytes < 0 {
 		bad("postgresHintBytes %d: must be 0 (off) or more", c.PostgresHintBytes)
+	}
+	if c.PostgresAnalyzeInterval < 0 {
+		bad("postgresAnalyzeInterval %s: must be 0 (off) or more", c.PostgresAnalyzeInterval)
 	}
 	switch c.Passwords {
 	case "hash", "discard":

@@ -52,7 +52,8 @@ func displayDatabase(s string) string {
 // are pending (SQLite, a single-process file, always applies them on open).
 func openDatabase(ctx context.Context, cfg Config, reg *schema.Registry, migrate bool) (database, error) {
 	if isPostgresURL(cfg.Database) {
-		opts := []postgres.Option{postgres.WithHintBytes(cfg.PostgresHintBytes)}
+		opts := []postgres.Option{postgres.WithHintBytes(cfg.PostgresHintBytes),
+			postgres.WithAnalyzeInterval(cfg.PostgresAnalyzeInterval)}
 		if !migrate {
 			opts = append(opts, postgres.WithoutMigrate())
 		}

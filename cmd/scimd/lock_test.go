@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scimd/scimd"
 	"github.com/scimd/scimd/postgres"
@@ -47,6 +48,34 @@ func TestCacheBytesConfig(t *testing.T) {
 		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.yaml) {
 			t.Errorf("%s a negative budget: %v", c.yaml, err)
 		}
+	}
+}
+
+// postgresAnalyzeInterval: default, a duration and 0 (off) from the
+// environment, a non-duration and a negative interval refused.
+func TestAnalyzeIntervalConfig(t *testing.T) {
+	cfg := DefaultConfig()
+	if cfg.PostgresAnalyzeInterval != postgres.DefaultAnalyzeInterval {
+		t.Errorf("default postgresAnalyzeInterval = %s", cfg.PostgresAnalyzeInterval)
+	}
+	for env, want := range map[string]time.Duration{"10s": 10 * time.Second, "0": 0} {
+		if err := cfg.ApplyEnv(func(k string) string { return map[string]string{"SCIMD_POSTGRES_ANALYZE_INTERVAL": env}[k] }); err != nil {
+			t.Fatal(err)
+		}
+		if cfg.PostgresAnalyzeInterval != want {
+			t.Errorf("SCIMD_POSTGRES_ANALYZE_INTERVAL=%s gave %s", env, cfg.PostgresAnalyzeInterval)
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("postgresAnalyzeInterval %s rejected: %v", want, err)
+		}
+	}
+	if err := cfg.ApplyEnv(func(k string) string { return map[string]string{"SCIMD_POSTGRES_ANALYZE_INTERVAL": "often"}[k] }); err == nil || !strings.Contains(err.Error(), "SCIMD_POSTGRES_ANALYZE_INTERVAL") {
+		t.Errorf("a non-duration: %v", err)
+	}
+	cfg = DefaultConfig()
+	cfg.PostgresAnalyzeInterval = -time.Second
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "postgresAnalyzeInterval") {
+		t.Errorf("a negative interval: %v", err)
 	}
 }
 

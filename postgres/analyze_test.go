@@ -1,0 +1,175 @@
+package postgres_test
+
+import (
+	"crypto/md5"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scimd/scimd"
+	"github.com/scimd/scimd/filter"
+	"github.com/scimd/scimd/postgres"
+)
+
+// importUsers adds users from..to-1 of tenant t1 with their e-mail rows
+// and log rows, as SQL: a first import, as fast as a fixture can make it.
+func importUsers(t *testing.T, db *postgres.DB, from, to int) {
+	t.Helper()
+	if err := db.ExecSQL(t.Context(), `
+		INSERT INTO resources (tenant_id, id, type, external_id, name_lc, display_lc, active, created, last_modified, version, schemas, doc)
+		SELECT 't1', md5(i::text), 'User', 'ext' || i, 'user' || i || '@example.com', 'user ' || i, true,
+			now(), now(), 1, '[]', jsonb_build_object('userName', 'user' || i || '@example.com')
+		FROM generate_series(`+strconv.Itoa(from)+`, `+strconv.Itoa(to-1)+`) AS i;
+		INSERT INTO value_index (tenant_id, res_seq, attr, ord, type_lc, value_lc)
+		SELECT 't1', seq, 'emails', 0, 'work', name_lc FROM resources r
+		WHERE NOT EXISTS (SELECT 1 FROM value_index v WHERE v.res_seq = r.seq);
+		INSERT INTO resource_modified (res_seq, tenant_id, last_modified)
+		SELECT seq, tenant_id, last_modified FROM resources r
+		WHERE NOT EXISTS (SELECT 1 FROM resource_modified m WHERE m.res_seq = r.seq)`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// noAutovacuum leaves the store's tables to the store's own check.
+func noAutovacuum(t *testing.T, db *postgres.DB) {
+	t.Helper()
+	for _, table := range []string{"resources", "resource_modified", "value_index", "memberships"} {
+		if err := db.ExecSQL(t.Context(), `ALTER TABLE `+table+` SET (autovacuum_enabled = false)`); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// waitAnalyzed waits until table's statistics count at least rows rows,
+// calling check (if not nil) between looks. PostgreSQL's counters reach
+// pg_stat_user_tables within a second or so of a commit (at most ten).
+func waitAnalyzed(t *testing.T, db *postgres.DB, table string, rows float64, check func()) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n, err := db.Reltuples(t.Context(), table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n >= rows {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: statistics count %.0f rows after 30 s, want %.0f", table, n, rows)
+		}
+		if check != nil {
+			check()
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+var buffersRe = regexp.MustCompile(`Buffers: shared (?:hit=(\d+))?\s*(?:read=(\d+))?`)
+
+// planBuffers returns the buffers the plan's top node read (its first
+// Buffers line: the whole execution's).
+func planBuffers(t *testing.T, plan string) int {
+	t.Helper()
+	m := buffersRe.FindStringSubmatch(plan)
+	if m == nil {
+		t.Fatalf("no Buffers line in plan:\n%s", plan)
+	}
+	hit, _ := strconv.Atoi(m[1])
+	read, _ := strconv.Atoi(m[2])
+	return hit + read
+}
+
+// TestPlannerStatistics imports 5,000 users into a database whose tables
+// were never analysed (autovacuum off for them) and checks that the
+// store's statistics check analyses the tables, after which the plans
+// PostgreSQL keeps for the prepared statements of the hot reads (generic
+// plans) read a few pages, not the tenant; that it leaves a table alone
+// when nothing changed, and when a tenth more rows arrived within
+// analyzeMinGap of the last ANALYZE, but not when the rows doubled.
+func TestPlannerStatistics(t *testing.T) {
+	db := MustOpenDB(t, nil, postgres.WithAnalyzeInterval(0))
+	ctx := t.Context()
+	noAutovacuum(t, db)
+	importUsers(t, db, 0, 5000)
+	id := fmt.Sprintf("%x", md5.Sum([]byte("4321"))) // user 4321
+
+	before, err := db.ExplainGenericGet(ctx, "t1", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Get's generic plan before any ANALYZE (%d buffers):\n%s", planBuffers(t, before), before)
+
+	analyse := func() {
+		if _, err := db.AnalyzeDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, table := range []string{"resources", "value_index", "resource_modified"} {
+		waitAnalyzed(t, db, table, 5000, analyse)
+	}
+
+	// The hot reads, each planned once for any arguments.
+	get, err := db.ExplainGenericGet(ctx, "t1", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plans := map[string]string{"Get": get}
+	for _, f := range []string{
+		`userName eq "user4321@example.com"`,
+		`externalId eq "ext4321"`,
+		`emails[type eq "work"].value eq "user4321@example.com"`,
+	} {
+		e, err := filter.Parse(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := &scimd.ListQuery{Type: scimd.TypeUser, Filter: e, StartIndex: 1, Count: 100,
+			ReadOptions: scimd.ReadOptions{Groups: true}}
+		plan, err := db.ExplainGenericList(ctx, "t1", q)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		plans[f] = plan
+	}
+	for name, plan := range plans {
+		// A lookup reads an index path and a row or two: tens of pages,
+		// where a walk of the tenant reads thousands.
+		if n := planBuffers(t, plan); n > 100 || strings.Contains(plan, "Seq Scan") {
+			t.Errorf("%s: the generic plan reads %d buffers:\n%s", name, n, plan)
+		} else {
+			t.Logf("%s: %d buffers", name, n)
+		}
+	}
+
+	// Nothing changed: nothing to analyse.
+	if n, err := db.AnalyzeDue(ctx); err != nil || n != 0 {
+		t.Errorf("a check with nothing changed analysed %d tables (%v)", n, err)
+	}
+	// A tenth more within analyzeMinGap: left for later.
+	importUsers(t, db, 5000, 5600)
+	time.Sleep(1500 * time.Millisecond) // the counters reach pg_stat_user_tables
+	if _, err := db.AnalyzeDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.Reltuples(ctx, "resources"); err != nil || n >= 5600 {
+		t.Errorf("resources analysed again within the gap: %.0f rows (%v)", n, err)
+	}
+	// Doubled: analysed now.
+	importUsers(t, db, 5600, 10000)
+	waitAnalyzed(t, db, "resources", 10000, analyse)
+}
+
+// TestAnalyzeInBackground checks that an open store analyses a first
+// import by itself.
+func TestAnalyzeInBackground(t *testing.T) {
+	db := MustOpenDB(t, nil, postgres.WithAnalyzeInterval(50*time.Millisecond))
+	noAutovacuum(t, db)
+	importUsers(t, db, 0, 2000)
+	waitAnalyzed(t, db, "resources", 2000, nil)
+	if db.Analyzed() == 0 {
+		t.Error("the background check analysed nothing, yet resources has statistics")
+	}
+}
