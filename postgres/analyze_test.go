@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/scimd/scimd"
 	"github.com/scimd/scimd/filter"
 	"github.com/scimd/scimd/postgres"
@@ -171,5 +173,47 @@ func TestAnalyzeInBackground(t *testing.T) {
 	waitAnalyzed(t, db, "resources", 2000, nil)
 	if db.Analyzed() == 0 {
 		t.Error("the background check analysed nothing, yet resources has statistics")
+	}
+}
+
+// TestSubstringFiltersPlannedPerPattern checks that the statements of a
+// list with a co, sw or ew filter are never prepared, so that PostgreSQL
+// plans them for each pattern (customPlans), while an equality lookup's
+// are: on a store with one connection, after each has run more often
+// than PostgreSQL needs to settle on a generic plan.
+func TestSubstringFiltersPlannedPerPattern(t *testing.T) {
+	db := MustOpenDB(t, nil, postgres.WithPoolConfig(func(cfg *pgxpool.Config) { cfg.MaxConns = 1 }))
+	ctx := t.Context()
+	for i := range 5 {
+		if _, err := db.Create(ctx, "t1", newUser(int64(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := func(f string, startIndex, count int) {
+		t.Helper()
+		e, err := filter.Parse(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.List(ctx, "t1", &scimd.ListQuery{Type: scimd.TypeUser, Filter: e, StartIndex: startIndex, Count: count}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 8 {
+		// The first page in one statement (a short page), a full page
+		// with its count, a later page in a read transaction.
+		list(`emails[type eq "work" and value co "example"]`, 1, 100)
+		list(`emails[type eq "work" and value co "example"]`, 1, 2)
+		list(`userName sw "user"`, 2, 2)
+		list(`userName eq "user1@example.com"`, 1, 100)
+	}
+	for text, want := range map[string]bool{"LIKE": false, "r.name_lc = ": true} {
+		n, err := db.Prepared(ctx, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (n > 0) != want {
+			t.Errorf("prepared statements containing %q: %d", text, n)
+		}
 	}
 }

@@ -187,3 +187,11 @@ func (db *DB) explainGeneric(ctx context.Context, query string, args []any) (str
 	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	return strings.Join(lines, "\n"), err
 }
+
+// Prepared returns how many of the statements prepared on the pool's
+// connection (with one connection: the only one) contain text.
+func (db *DB) Prepared(ctx context.Context, text string) (int, error) {
+	var n int
+	err := db.pool.QueryRow(ctx, `SELECT count(*) FROM pg_prepared_statements WHERE strpos(statement, $1) > 0`, text).Scan(&n)
+	return n, err
+}

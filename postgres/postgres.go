@@ -461,8 +461,17 @@ func (tx *Tx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, err
 }
 
 // QueryRow runs a query returning at most one row in the transaction;
-// the first statement of a transaction is sent with BEGIN.
+// the first statement of a transaction is sent with BEGIN, unless its
+// arguments start with a pgx.QueryExecMode (a pipeline runs in the
+// connection's mode only: see customPlans).
 func (tx *Tx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if len(args) > 0 {
+		if _, ok := args[0].(pgx.QueryExecMode); ok {
+			if err := tx.start(ctx); err != nil {
+				return errRow{err}
+			}
+		}
+	}
 	if tx.begin == "" {
 		return tx.conn.QueryRow(ctx, sql, args...)
 	}
