@@ -275,8 +275,13 @@ func (c *compiler) resourceField(p filter.AttrPath) (field, error) {
 		return scalar{expr: "r.created", typ: schema.DateTime, timeCol: true, name: name}, nil
 	case common(res, "meta") && sub != nil && strings.EqualFold(sub.Name, "lastModified"):
 		s := scalar{expr: "r.last_modified", typ: schema.DateTime, timeCol: true, name: name}
-		if m := c.b.D.ModifiedIndex(); m.Table != "" && !c.b.ModifiedScan {
-			return modifiedIndex{scalar: s, index: m}, nil
+		if m := c.b.D.ModifiedIndex(); m.Table != "" {
+			if !c.b.ModifiedScan {
+				return modifiedIndex{scalar: s, index: m}, nil
+			}
+			if m.Scan != "" {
+				s.expr = m.Scan
+			}
 		}
 		return s, nil
 	case common(res, "meta") && sub != nil && strings.EqualFold(sub.Name, "resourceType"):
