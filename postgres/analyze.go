@@ -59,7 +59,7 @@ func WithAnalyzeInterval(d time.Duration) Option { return func(db *DB) { db.anal
 type analyzer struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
-	analyzed atomic.Int64 // tables analysed (tests)
+	analyzed atomic.Int64 // ANALYZE statements run (tests)
 }
 
 // tableStats are one table's counters, as pg_stat_user_tables has them.
@@ -157,7 +157,8 @@ func (db *DB) stopAnalyzer() {
 var errNoStats = errors.New("no per-table counters (pg_stat_user_tables)")
 
 // analyzeDue analyses the tables of statsTables that are due and returns
-// how many it analysed.
+// how many ANALYZE statements it ran (one may have passed a locked table
+// by: see analyze).
 func analyzeDue(ctx context.Context, conn *pgx.Conn) (int, error) {
 	rows, err := conn.Query(ctx, `SELECT s.relname, c.reltuples::float8, s.n_live_tup, s.n_mod_since_analyze,
 			coalesce(extract(epoch FROM now() - greatest(s.last_analyze, s.last_autoanalyze))::float8, -1)
@@ -197,7 +198,8 @@ func analyzeDue(ctx context.Context, conn *pgx.Conn) (int, error) {
 	return n, nil
 }
 
-// analyze runs ANALYZE on table unless another instance holds its lock.
+// analyze runs ANALYZE on table unless another instance holds its
+// advisory lock.
 func analyze(ctx context.Context, conn *pgx.Conn, table string) (bool, error) {
 	key := int32(-1)
 	for i, t := range statsTables {
@@ -217,7 +219,11 @@ func analyze(ctx context.Context, conn *pgx.Conn, table string) (bool, error) {
 	if !locked {
 		return false, nil // another instance is analysing it
 	}
-	if _, err := tx.Exec(ctx, `ANALYZE `+pgx.Identifier{table}.Sanitize()); err != nil {
+	// SKIP_LOCKED: a VACUUM under way (autovacuum's, say) holds a lock
+	// ANALYZE needs. Waiting for it would make PostgreSQL cancel an
+	// autovacuum in our way, and under steady writes its VACUUM could
+	// then never finish; the table is tried again at the next check.
+	if _, err := tx.Exec(ctx, `ANALYZE (SKIP_LOCKED) `+pgx.Identifier{table}.Sanitize()); err != nil {
 		return false, fmt.Errorf("analyze %s: %w", table, err)
 	}
 	if err := tx.Commit(ctx); err != nil {

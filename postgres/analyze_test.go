@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"context"
 	"crypto/md5"
 	"fmt"
 	"regexp"
@@ -9,10 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/scimd/scimd"
 	"github.com/scimd/scimd/filter"
+	"github.com/scimd/scimd/internal/pgtest"
 	"github.com/scimd/scimd/postgres"
 )
 
@@ -258,4 +261,41 @@ func TestDensePageWithStaleStatistics(t *testing.T) {
 	if len(res.Resources) != 100 || res.TotalResults < 10000 {
 		t.Errorf("page of %d, totalResults %d; want 100 of at least 10,000", len(res.Resources), res.TotalResults)
 	}
+}
+
+// TestAnalyzeSkipsLockedTables: while another session holds a lock that
+// ANALYZE would wait for (as a VACUUM does), the check passes the table
+// by instead of waiting, which would make PostgreSQL cancel an
+// autovacuum in its way, and analyses it once the lock is gone.
+func TestAnalyzeSkipsLockedTables(t *testing.T) {
+	url := pgtest.URL(t)
+	db := mustOpen(t, url, nil, postgres.WithAnalyzeInterval(0))
+	ctx := t.Context()
+	noAutovacuum(t, db)
+	vacuum, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vacuum.Close(context.Background())
+	if _, err := vacuum.Exec(ctx, `BEGIN; LOCK TABLE resources IN SHARE UPDATE EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	importUsers(t, db, 0, 2000)
+	check := func() {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if _, err := db.AnalyzeDue(ctx); err != nil {
+			t.Fatalf("a check with resources locked: %v", err)
+		}
+	}
+	// The three tables' counters arrive together: once resource_modified
+	// is analysed, the check has seen resources due as well.
+	waitAnalyzed(t, db, "resource_modified", 2000, check)
+	if n, err := db.Reltuples(ctx, "resources"); err != nil || n >= 0 {
+		t.Errorf("resources analysed while locked: %.0f rows (%v)", n, err)
+	}
+	if _, err := vacuum.Exec(ctx, `ROLLBACK`); err != nil {
+		t.Fatal(err)
+	}
+	waitAnalyzed(t, db, "resources", 2000, check)
 }

@@ -111,7 +111,7 @@ func (db *DB) HintStats() (hits, misses, stale int64) {
 }
 
 // AnalyzeDue runs one check of the planner statistics (analyze.go) on a
-// connection of the pool and returns how many tables it analysed.
+// connection of the pool and returns how many ANALYZE statements it ran.
 func (db *DB) AnalyzeDue(ctx context.Context) (int, error) {
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
@@ -121,7 +121,8 @@ func (db *DB) AnalyzeDue(ctx context.Context) (int, error) {
 	return analyzeDue(ctx, conn.Conn())
 }
 
-// Analyzed returns how many tables the background check has analysed.
+// Analyzed returns how many ANALYZE statements the background check has
+// run.
 func (db *DB) Analyzed() int64 {
 	if db.analyzer == nil {
 		return 0
