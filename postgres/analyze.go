@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Planner statistics. The store's statements are prepared once per
@@ -166,7 +168,13 @@ func analyzeDue(ctx context.Context, conn *pgx.Conn) (int, error) {
 		WHERE s.schemaname = current_schema() AND s.relname = ANY($1)
 			AND pg_has_role(c.relowner, 'MEMBER') -- only an owner may analyse`, statsTables)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %w", errNoStats, err)
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "42") {
+			// Syntax error or access rule violation: no such view,
+			// column or function here.
+			return 0, fmt.Errorf("%w: %w", errNoStats, err)
+		}
+		return 0, fmt.Errorf("read table counters: %w", err)
 	}
 	var due []tableStats
 	for rows.Next() {

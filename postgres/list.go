@@ -217,7 +217,7 @@ func (db *DB) countUpTo(ctx context.Context, p *sqllist.Plan, limit int, custom 
 // to 75–120 ms per request once PostgreSQL switched to the generic plan,
 // which reads every match through the trigram index and joins them, where
 // the plan made for the pattern walks creation order and stops at the
-// cap; under load, 26–28 → 185–230 requests/s with this. Ranges are left
+// cap; under load, 26–28 → 185–241 requests/s with this. Ranges are left
 // to PostgreSQL: on meta.lastModified, whose newest values are always
 // past the histogram of the last ANALYZE, a plan made for the bound
 // estimates few matches where there are many, and the generic plan's
