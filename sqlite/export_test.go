@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/scimd/scimd"
 )
@@ -168,3 +169,12 @@ func (db *DB) CheckStaleCounts(ctx context.Context) error {
 	}
 	return nil
 }
+
+// AnalyzeIfStale runs one check of the planner statistics (analyze.go).
+func (db *DB) AnalyzeIfStale(ctx context.Context) (bool, error) { return db.analyzeIfStale(ctx) }
+
+// AnalyzeRuns returns how many ANALYZEs the statistics check has run.
+func (db *DB) AnalyzeRuns() int64 { return db.stats.runs.Load() }
+
+// WithAnalyzeInterval sets how often the statistics check runs.
+func WithAnalyzeInterval(d time.Duration) Option { return func(db *DB) { db.stats.interval = d } }

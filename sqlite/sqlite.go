@@ -97,6 +97,8 @@ type DB struct {
 
 	pruner modifiedPruner // prunes the resource_modified log; see modified.go
 
+	stats statsKeeper // keeps planner statistics from going stale; see analyze.go
+
 	ckpt    *checkpointer // nil for ":memory:"; see checkpoint.go
 	ckptOps atomic.Int64  // writes committed since the last checkpoint
 }
@@ -154,6 +156,7 @@ func Open(ctx context.Context, path string, reg *schema.Registry, opts ...Option
 	}
 	db.startTrigramIndexer()
 	db.startModifiedPruner()
+	db.startStatsKeeper()
 	return db, nil
 }
 
@@ -232,6 +235,7 @@ func (db *DB) open() error {
 func (db *DB) Close() error {
 	db.stopTrigramIndexer()
 	db.stopModifiedPruner()
+	db.stopStatsKeeper()
 	db.stopWriter()
 	var errs []error
 	errs = append(errs, db.stopCheckpointer())
