@@ -21,14 +21,14 @@ import (
 // at 100,000 users the meta.lastModified page then scanned and sorted
 // every user (39 requests/s against 14,930 with no statistics, p50 195 ms
 // against 0.45), and imports ran 16 % slower. So while statistics exist,
-// a background check compares the resources they counted with the
-// resources there are now (resource_counts) and, when one is twice the
-// other or more and they are at least analyzeMinChange apart, runs
-// ANALYZE, bounded by PRAGMA analysis_limit: a few milliseconds of the
-// writer whatever the size. Growth from nothing thus costs about one
-// ANALYZE per doubling. Without statistics it does nothing: SQLite's
-// guesses are what the plans were made for. See docs/decisions.md,
-// "SQLite: planner statistics".
+// a background check compares the resources they counted (none if they
+// have no row for resources) with the resources there are now
+// (resource_counts) and, when one is twice the other or more and they are
+// at least analyzeMinChange apart, runs ANALYZE, bounded by PRAGMA
+// analysis_limit: a few milliseconds of the writer whatever the size.
+// Growth from a few users thus costs about one ANALYZE per doubling.
+// Without statistics it does nothing: SQLite's guesses are what the plans
+// were made for. See docs/decisions.md, "SQLite: planner statistics".
 
 const (
 	// analyzeInterval is how often the check looks at the counts.
@@ -84,12 +84,9 @@ func (db *DB) stopStatsKeeper() {
 	}
 }
 
-// statsStale reports whether statistics counting then resources are stale
-// with now resources.
+// statsStale reports whether statistics counting then resources (0: the
+// statistics have no row for them) are stale with now resources.
 func statsStale(then, now int64) bool {
-	if then <= 0 {
-		return false // no statistics: SQLite's guesses
-	}
 	return (now >= 2*then || 2*now <= then) && max(now-then, then-now) >= analyzeMinChange
 }
 
@@ -103,18 +100,21 @@ func (db *DB) analyzeIfStale(ctx context.Context) (bool, error) {
 	if !analysed {
 		return false, nil // never analysed: SQLite's guesses
 	}
+	// PRAGMA optimize records only the tables the connection queried:
+	// with statistics of other tables but none of resources, SQLite plans
+	// from a mix, which ANALYZE makes whole (then is 0).
 	var stat string
+	var then int64
 	err := db.queryRow(ctx, `SELECT stat FROM sqlite_stat1 WHERE tbl = 'resources' AND idx = 'resources_id'`).Scan(&stat)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
 		return false, fmt.Errorf("read statistics: %w", err)
-	}
-	first, _, _ := strings.Cut(stat, " ")
-	then, err := strconv.ParseInt(first, 10, 64)
-	if err != nil {
-		return false, fmt.Errorf("read statistics: %q: %w", stat, err)
+	default:
+		first, _, _ := strings.Cut(stat, " ")
+		if then, err = strconv.ParseInt(first, 10, 64); err != nil {
+			return false, fmt.Errorf("read statistics: %q: %w", stat, err)
+		}
 	}
 	now, err := db.liveResources(ctx)
 	if err != nil {

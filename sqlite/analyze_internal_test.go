@@ -7,8 +7,9 @@ func TestStatsStale(t *testing.T) {
 		then, now int64
 		want      bool
 	}{
-		{0, 1_000_000, false}, // never analysed: SQLite's guesses
-		{10, 500, false},      // doubled many times, but a bad plan reads 500 rows
+		{0, 999, false}, // statistics without resources
+		{0, 1000, true},
+		{10, 500, false}, // doubled many times, but a bad plan reads 500 rows
 		{10, 1010, true},
 		{10_000, 19_999, false},
 		{10_000, 20_000, true},
