@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -248,8 +249,11 @@ func (db *DB) Close() error {
 		errs = append(errs, db.reader.Close())
 	}
 	if db.writer != nil {
-		// Let SQLite fold the WAL back and update planner statistics.
+		// Let SQLite fold the WAL back and update planner statistics,
+		// reading at most analyzeLimit rows per index (analyze.go): a
+		// full ANALYZE of a large database would hold up the shutdown.
 		if db.path != ":memory:" {
+			_, _ = db.writer.Exec("PRAGMA analysis_limit = " + strconv.Itoa(analyzeLimit))
 			_, _ = db.writer.Exec("PRAGMA optimize")
 		}
 		errs = append(errs, db.writer.Close())
