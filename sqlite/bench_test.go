@@ -293,16 +293,26 @@ func TestQueryPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for _, c := range []struct{ typ, filter, want string }{
-		{scimd.TypeUser, `userName eq "a@b.c"`, "INDEX resources_name"},
-		{scimd.TypeUser, `externalId eq "x"`, "INDEX resources_external_id"},
-		{scimd.TypeUser, `emails.value eq "a@b.c"`, "USING COVERING INDEX value_index_value"},
-		{scimd.TypeUser, `emails[type eq "work"].value eq "a@b.c"`, "USING COVERING INDEX value_index_value"},
-		{scimd.TypeUser, `displayName eq "Ana"`, "INDEX resources_display"},
-		{scimd.TypeGroup, `displayName eq "Sales"`, "INDEX resources_name"},
-		{scimd.TypeGroup, `members.value eq "u1"`, "USING COVERING INDEX memberships_member"},
-		{scimd.TypeUser, ``, "INDEX resources_type_seq"},
-	} {
+	checkPlans(t, db)
+}
+
+// idpPlans are the lookups IdPs send, each with what its plan must use.
+var idpPlans = []struct{ typ, filter, want string }{
+	{scimd.TypeUser, `userName eq "a@b.c"`, "INDEX resources_name"},
+	{scimd.TypeUser, `externalId eq "x"`, "INDEX resources_external_id"},
+	{scimd.TypeUser, `emails.value eq "a@b.c"`, "USING COVERING INDEX value_index_value"},
+	{scimd.TypeUser, `emails[type eq "work"].value eq "a@b.c"`, "USING COVERING INDEX value_index_value"},
+	{scimd.TypeUser, `displayName eq "Ana"`, "INDEX resources_display"},
+	{scimd.TypeGroup, `displayName eq "Sales"`, "INDEX resources_name"},
+	{scimd.TypeGroup, `members.value eq "u1"`, "USING COVERING INDEX memberships_member"},
+	{scimd.TypeUser, ``, "INDEX resources_type_seq"},
+}
+
+// checkPlans checks the plans of idpPlans on db, tenant t1.
+func checkPlans(t *testing.T, db *sqlite.DB) {
+	t.Helper()
+	ctx := context.Background()
+	for _, c := range idpPlans {
 		q := &scimd.ListQuery{Type: c.typ, Count: 100}
 		if c.filter != "" {
 			e, err := filter.Parse(c.filter)
