@@ -1,16 +1,14 @@
 package schema
 
 import (
-	"encoding/json"
 	"errors"
-	"math"
-	"slices"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/scimd/scimd"
+	"github.com/scimd/scimd/internal/jsonvalue"
 )
 
 // Render returns the JSON representation of r as a response body element,
@@ -56,16 +54,14 @@ type renderer struct {
 	hole   *hole
 }
 
-var errBadNumber = errors.New("schema: cannot render a non-finite or malformed number")
-
 func (w *renderer) resource() error {
 	rt, r := w.rt, w.r
 	w.b = append(w.b, `{"schemas":[`...)
-	w.b = appendString(w.b, rt.Schema.ID)
+	w.b = jsonvalue.AppendString(w.b, rt.Schema.ID)
 	for _, ext := range rt.Extensions {
 		if m, _ := r.Attrs[ext.Schema.ID].(map[string]any); len(m) > 0 {
 			w.b = append(w.b, ',')
-			w.b = appendString(w.b, ext.Schema.ID)
+			w.b = jsonvalue.AppendString(w.b, ext.Schema.ID)
 		}
 	}
 	w.b = append(w.b, ']')
@@ -76,7 +72,7 @@ func (w *renderer) resource() error {
 			if r.ID != "" {
 				if in, _ := w.pl.top(nil, a); in {
 					w.b = append(w.b, `,"id":`...)
-					w.b = appendString(w.b, r.ID)
+					w.b = jsonvalue.AppendString(w.b, r.ID)
 				}
 			}
 		case "meta":
@@ -112,7 +108,7 @@ func (w *renderer) resource() error {
 		}
 		mark := len(w.b)
 		w.b = append(w.b, ',')
-		w.b = appendString(w.b, ext.Schema.ID)
+		w.b = jsonvalue.AppendString(w.b, ext.Schema.ID)
 		w.b = append(w.b, `:{`...)
 		inner := len(w.b)
 		for _, a := range ext.Schema.Attributes {
@@ -145,7 +141,7 @@ func (w *renderer) attr(s *Schema, a *Attribute, v any) {
 	}
 	mark := len(w.b)
 	w.b = append(w.b, ',')
-	w.b = appendString(w.b, a.Name)
+	w.b = jsonvalue.AppendString(w.b, a.Name)
 	w.b = append(w.b, ':')
 	if !w.value(a, e, v) {
 		w.b = w.b[:mark]
@@ -196,7 +192,7 @@ func (w *renderer) one(a *Attribute, e *entry, v any) bool {
 		if n > 0 {
 			w.b = append(w.b, ',')
 		}
-		w.b = appendString(w.b, sub.Name)
+		w.b = jsonvalue.AppendString(w.b, sub.Name)
 		w.b = append(w.b, ':')
 		if w.value(sub, nil, sv) {
 			n++
@@ -220,7 +216,7 @@ func (w *renderer) refs(s *Schema, a *Attribute, n int, get func(int) (value, re
 	}
 	mark := len(w.b)
 	w.b = append(w.b, ',')
-	w.b = appendString(w.b, a.Name)
+	w.b = jsonvalue.AppendString(w.b, a.Name)
 	w.b = append(w.b, `:[`...)
 	written := 0
 	for i := 0; i < n; i++ {
@@ -277,15 +273,15 @@ func (w *renderer) meta(a *Attribute) {
 		if n > 0 {
 			w.b = append(w.b, ',')
 		}
-		w.b = appendString(w.b, sub.Name)
+		w.b = jsonvalue.AppendString(w.b, sub.Name)
 		w.b = append(w.b, ':')
 		switch {
 		case location:
 			w.b = append(w.b, '"')
-			w.b = appendEscaped(w.b, w.base)
-			w.b = appendEscaped(w.b, w.rt.Endpoint)
+			w.b = jsonvalue.AppendEscaped(w.b, w.base)
+			w.b = jsonvalue.AppendEscaped(w.b, w.rt.Endpoint)
 			w.b = append(w.b, '/')
-			w.b = appendEscaped(w.b, r.ID)
+			w.b = jsonvalue.AppendEscaped(w.b, r.ID)
 			w.b = append(w.b, '"')
 		case version:
 			// The ETag, W/"<version>", as a JSON string.
@@ -293,7 +289,7 @@ func (w *renderer) meta(a *Attribute) {
 			w.b = strconv.AppendInt(w.b, r.Meta.Version, 10)
 			w.b = append(w.b, `\""`...)
 		case s != "":
-			w.b = appendString(w.b, s)
+			w.b = jsonvalue.AppendString(w.b, s)
 		default:
 			w.b = appendTime(w.b, t)
 		}
@@ -306,71 +302,31 @@ func (w *renderer) meta(a *Attribute) {
 	w.b = append(w.b, '}')
 }
 
-// scalar writes a leaf value (or, defensively, any JSON-shaped value).
+// scalar writes a leaf value (or, defensively, any JSON-shaped value) as
+// jsonvalue.Append does; a time.Time as an RFC 3339 UTC string.
+// (The common leaves are written here: Append takes a pooled encoder per
+// call, which costs more than writing a string.)
 func (w *renderer) scalar(v any) {
 	switch x := v.(type) {
 	case string:
-		w.b = appendString(w.b, x)
+		w.b = jsonvalue.AppendString(w.b, x)
+		return
 	case bool:
 		w.b = strconv.AppendBool(w.b, x)
+		return
 	case int64:
 		w.b = strconv.AppendInt(w.b, x, 10)
-	case int:
-		w.b = strconv.AppendInt(w.b, int64(x), 10)
-	case float64:
-		w.b = w.appendFloat(w.b, x)
-	case json.Number:
-		if !validNumber(string(x)) {
-			w.fail(errBadNumber)
-			w.b = append(w.b, '0')
-			return
-		}
-		w.b = append(w.b, x...)
+		return
 	case time.Time:
 		w.b = appendTime(w.b, x)
-	case nil:
-		w.b = append(w.b, "null"...)
-	case []any:
-		w.b = append(w.b, '[')
-		for i, e := range x {
-			if i > 0 {
-				w.b = append(w.b, ',')
-			}
-			w.scalar(e)
-		}
-		w.b = append(w.b, ']')
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		w.b = append(w.b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				w.b = append(w.b, ',')
-			}
-			w.b = appendString(w.b, k)
-			w.b = append(w.b, ':')
-			w.scalar(x[k])
-		}
-		w.b = append(w.b, '}')
-	default:
-		if i, f, isInt, ok := number(v); ok {
-			if isInt {
-				w.b = strconv.AppendInt(w.b, i, 10)
-			} else {
-				w.b = w.appendFloat(w.b, f)
-			}
-			return
-		}
-		js, err := json.Marshal(v)
-		if err != nil {
-			w.fail(err)
-			js = []byte("null")
-		}
-		w.b = append(w.b, js...)
+		return
 	}
+	b, err := jsonvalue.Append(w.b, v)
+	if err != nil {
+		w.fail(fmt.Errorf("schema: render: %w", err))
+		b = append(w.b, "null"...)
+	}
+	w.b = b
 }
 
 func (w *renderer) fail(err error) {
@@ -379,126 +335,10 @@ func (w *renderer) fail(err error) {
 	}
 }
 
-// appendFloat writes f as encoding/json does.
-func (w *renderer) appendFloat(b []byte, f float64) []byte {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		w.fail(errBadNumber)
-		return append(b, '0')
-	}
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' {
-		// e-07 → e-7
-		n := len(b)
-		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b
-}
-
-// validNumber reports whether s is a JSON number literal.
-func validNumber(s string) bool {
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	digits := func() int {
-		j := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		return i - j
-	}
-	start := i
-	if n := digits(); n == 0 || (n > 1 && s[start] == '0') {
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		if digits() == 0 {
-			return false
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if digits() == 0 {
-			return false
-		}
-	}
-	return i == len(s)
-}
-
 // appendTime writes t as an RFC 3339 UTC string, with fractional seconds
 // when they are not zero.
 func appendTime(b []byte, t time.Time) []byte {
 	b = append(b, '"')
 	b = t.UTC().AppendFormat(b, time.RFC3339Nano)
 	return append(b, '"')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString writes s as a JSON string without HTML escaping. Invalid
-// UTF-8 becomes U+FFFD; U+2028 and U+2029 are escaped so the output is
-// also valid JavaScript.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	b = appendEscaped(b, s)
-	return append(b, '"')
-}
-
-// appendEscaped writes the contents of appendString's JSON string for s,
-// without the quotes.
-func appendEscaped(b []byte, s string) []byte {
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(b, s[start:]...)
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/scimd/scimd"
+	"github.com/scimd/scimd/internal/jsonvalue"
 )
 
 // streamChunk is how many bytes of members RenderStream gathers before
@@ -48,7 +49,7 @@ func (rt *ResourceType) RenderStream(out io.Writer, r *scimd.Resource, baseURL s
 		mark := len(buf)
 		if written == 0 {
 			buf = append(buf, ',')
-			buf = appendString(buf, h.attr.Name)
+			buf = jsonvalue.AppendString(buf, h.attr.Name)
 			buf = append(buf, ':', '[')
 		} else {
 			buf = append(buf, ',')
@@ -139,15 +140,15 @@ func (pl *plan) appendRef(b []byte, a *Attribute, e *entry, value, ref, refID, d
 		if k > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, sub.Name)
+		b = jsonvalue.AppendString(b, sub.Name)
 		b = append(b, ':')
-		b = appendString(b, sv)
+		b = jsonvalue.AppendString(b, sv)
 		if sub.Name == "$ref" && refID != "" {
 			// Continue the string: drop its closing quote and the
 			// opening one of refID. ref ends in ASCII ("/Users/"), so
 			// escaping the parts apart equals escaping the whole.
 			n := len(b) - 1
-			b = appendString(b[:n], refID)
+			b = jsonvalue.AppendString(b[:n], refID)
 			b = append(b[:n], b[n+1:]...)
 		}
 		k++

@@ -74,7 +74,7 @@ func (e *encoder) value(v any) bool {
 	case nil:
 		e.buf = append(e.buf, "null"...)
 	case string:
-		e.buf = appendString(e.buf, v)
+		e.buf = AppendString(e.buf, v)
 	case map[string]any:
 		return e.object(v)
 	case []any:
@@ -128,7 +128,7 @@ func (e *encoder) object(m map[string]any) bool {
 			e.buf = append(e.buf, ',')
 		}
 		mem := e.members[i]
-		e.buf = appendString(e.buf, mem.key)
+		e.buf = AppendString(e.buf, mem.key)
 		e.buf = append(e.buf, ':')
 		if !e.value(mem.val) {
 			return false
@@ -173,7 +173,7 @@ func (e *encoder) stringArray(a []string) {
 		if i > 0 {
 			e.buf = append(e.buf, ',')
 		}
-		e.buf = appendString(e.buf, s)
+		e.buf = AppendString(e.buf, s)
 	}
 	e.buf = append(e.buf, ']')
 }
@@ -255,12 +255,18 @@ func (w *appendWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// appendString appends s quoted as encoding/json quotes a string with
+// AppendString appends s quoted as encoding/json quotes a string with
 // HTML escaping off: '"', '\\' and the control characters escaped (\b,
 // \f, \n, \r, \t, else \u00XX), U+2028 and U+2029 escaped, each byte of
 // invalid UTF-8 written as \ufffd, everything else as it is.
-func appendString(dst []byte, s string) []byte {
+func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
+	dst = AppendEscaped(dst, s)
+	return append(dst, '"')
+}
+
+// AppendEscaped appends what AppendString writes between the quotes.
+func AppendEscaped(dst []byte, s string) []byte {
 	done := 0 // s[:done] is written
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -293,8 +299,7 @@ func appendString(dst []byte, s string) []byte {
 		i += size
 		done = i
 	}
-	dst = append(dst, s[done:]...)
-	return append(dst, '"')
+	return append(dst, s[done:]...)
 }
 
 // appendEscapedByte appends the escape of c, which is '"', '\\' or a
