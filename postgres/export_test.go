@@ -151,9 +151,7 @@ func (db *DB) ExplainGenericList(ctx context.Context, tenant string, q *scimd.Li
 	if err != nil {
 		return "", err
 	}
-	one := *p
-	one.Groups = q.ReadOptions.Groups
-	query, args := one.PageQuery(nil, false, q.Count, 0)
+	_, query, args := onePageQuery(q, p)
 	return db.explainGeneric(ctx, query, args)
 }
 

@@ -204,6 +204,15 @@ func (db *DB) countUpTo(ctx context.Context, p *sqllist.Plan, limit int, custom 
 	return n, nil
 }
 
+// onePageQuery returns the plan and the statement with which
+// listOneStatement answers q: p's first page with users' groups.
+func onePageQuery(q *scimd.ListQuery, p *sqllist.Plan) (one sqllist.Plan, query string, args []any) {
+	one = *p
+	one.Groups = q.ReadOptions.Groups
+	query, args = one.PageQuery(nil, false, q.Count, 0)
+	return one, query, args
+}
+
 // customPlans reports whether the statements of a list filtered by e are
 // to be planned for each execution's arguments: those with a substring
 // comparison (co, sw, ew). pgx prepares a statement once per connection,
@@ -353,10 +362,10 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 		}
 		cursorAt = &k
 	}
-	if out, ok, err := db.listOneStatement(ctx, tenant, q, p); ok || err != nil {
+	custom := customPlans(q.Filter)
+	if out, ok, err := db.listOneStatement(ctx, tenant, q, p, custom); ok || err != nil {
 		return out, err
 	}
-	custom := customPlans(q.Filter)
 	var out *scimd.ListResult
 	err = db.inReadTx(ctx, func(tx *Tx) error {
 		out = &scimd.ListResult{Resources: []*scimd.Resource{}}
@@ -442,14 +451,13 @@ func (db *DB) List(ctx context.Context, tenant string, q *scimd.ListQuery) (*sci
 // false when the query does not qualify or the page is full; List then
 // answers it in a read transaction. The resources it returns are hinted
 // (hints.go): Okta looks a user up by userName before it updates it.
-func (db *DB) listOneStatement(ctx context.Context, tenant string, q *scimd.ListQuery, p *sqllist.Plan) (_ *scimd.ListResult, ok bool, _ error) {
+// custom is customPlans(q.Filter).
+func (db *DB) listOneStatement(ctx context.Context, tenant string, q *scimd.ListQuery, p *sqllist.Plan, custom bool) (_ *scimd.ListResult, ok bool, _ error) {
 	if !sqllist.OneStatement(q) {
 		return nil, false, nil
 	}
 	count := q.Count
-	one := *p
-	one.Groups = q.ReadOptions.Groups
-	query, args := one.PageQuery(nil, false, count, 0)
+	one, query, args := onePageQuery(q, p)
 	var (
 		got  []row
 		full bool // a full page: needs the count
@@ -479,7 +487,7 @@ func (db *DB) listOneStatement(ctx context.Context, tenant string, q *scimd.List
 		return rows.Err()
 	}
 	var err error
-	if customPlans(q.Filter) {
+	if custom {
 		// Not in a pipeline: its statements are prepared ones (see
 		// customPlans).
 		err = read(db.pool.Query(ctx, query, planArgs(true, args)...))
