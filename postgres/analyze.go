@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/scimd/scimd/internal/ticks"
 )
 
 // Planner statistics. The store's statements are prepared once per
@@ -109,14 +111,7 @@ func (db *DB) startAnalyzer() {
 				conn.Close(context.Background())
 			}
 		}()
-		t := time.NewTicker(db.analyzeEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
+		for range ticks.Every(ctx, db.analyzeEvery) {
 			if conn == nil {
 				c, err := pgx.ConnectConfig(ctx, cfg)
 				if err != nil {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/scimd/scimd/internal/ticks"
 )
 
 // Planner statistics. Without sqlite_stat1, SQLite plans from fixed
@@ -60,14 +62,7 @@ func (db *DB) startStatsKeeper() {
 	}
 	go func() {
 		defer close(k.done)
-		t := time.NewTicker(k.interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
+		for range ticks.Every(ctx, k.interval) {
 			if _, err := db.analyzeIfStale(ctx); err != nil && ctx.Err() == nil {
 				slog.Warn("sqlite: planner statistics", "err", err)
 			}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/scimd/scimd/internal/ticks"
 )
 
 // The resource_modified log of migration 0006 indexes meta.lastModified.
@@ -89,14 +91,7 @@ func (db *DB) startModifiedPruner() {
 		} else {
 			pr.writes.Add(n)
 		}
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
+		for range ticks.Every(ctx, interval) {
 			if pr.writes.Load() < minStale {
 				continue // too few writes whatever the resources number
 			}
