@@ -116,6 +116,17 @@ type ListQuery struct {
 	ReadOptions
 }
 
+// UnavailableChecker is implemented by a Store that can tell, of an error
+// one of its methods (or a tenant or credential lookup on the same
+// database) returned, whether it means that the database cannot be
+// reached for now: the connection was refused or lost, or the server is
+// shutting down, starting up or out of connections. The same request may
+// succeed later, so the HTTP layer answers 503 Service Unavailable with
+// Retry-After rather than 500. Both stores of this module implement it.
+type UnavailableChecker interface {
+	Unavailable(err error) bool
+}
+
 // ListResult is one page of a list.
 type ListResult struct {
 	// TotalResults is the number of resources matching the query. -1 means

@@ -48,7 +48,7 @@ func scanBasic(s pgx.Row) (*scimd.BasicCredential, error) {
 
 // BasicCredentialByUsername implements scimd.BasicCredentialStore.
 func (db *DB) BasicCredentialByUsername(ctx context.Context, tenant, username string) (*scimd.BasicCredential, error) {
-	c, err := scanBasic(db.pool.QueryRow(ctx, `SELECT `+basicCols+` FROM basic_credentials
+	c, err := scanBasic(db.readRow(ctx, `SELECT `+basicCols+` FROM basic_credentials
 		WHERE tenant_id = $1 AND username = $2 AND NOT revoked`, tenant, username))
 	if errors.Is(err, pgx.ErrNoRows) || badText(err) {
 		return nil, scimd.NotFound("Basic credential not found")
@@ -118,7 +118,7 @@ func scanClient(s pgx.Row) (*scimd.OAuthClient, error) {
 
 // OAuthClient implements scimd.OAuthStore.
 func (db *DB) OAuthClient(ctx context.Context, tenant, id string) (*scimd.OAuthClient, error) {
-	c, err := scanClient(db.pool.QueryRow(ctx, `SELECT `+clientCols+` FROM oauth_clients WHERE tenant_id = $1 AND client_id = $2`, tenant, id))
+	c, err := scanClient(db.readRow(ctx, `SELECT `+clientCols+` FROM oauth_clients WHERE tenant_id = $1 AND client_id = $2`, tenant, id))
 	if errors.Is(err, pgx.ErrNoRows) || badText(err) {
 		return nil, scimd.NotFound("OAuth client %s not found", id)
 	}
@@ -191,7 +191,7 @@ func scanCode(s pgx.Row) (*scimd.OAuthCode, error) {
 
 // OAuthCode implements scimd.OAuthStore.
 func (db *DB) OAuthCode(ctx context.Context, id string) (*scimd.OAuthCode, error) {
-	c, err := scanCode(db.pool.QueryRow(ctx, `SELECT `+codeCols+` FROM oauth_codes WHERE code_id = $1`, id))
+	c, err := scanCode(db.readRow(ctx, `SELECT `+codeCols+` FROM oauth_codes WHERE code_id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) || badText(err) {
 		return nil, scimd.NotFound("OAuth code not found")
 	}
@@ -281,7 +281,7 @@ func scanOAuthToken(s pgx.Row) (*scimd.OAuthToken, error) {
 
 // OAuthToken implements scimd.OAuthStore.
 func (db *DB) OAuthToken(ctx context.Context, id string) (*scimd.OAuthToken, error) {
-	t, err := scanOAuthToken(db.pool.QueryRow(ctx, `SELECT `+oauthTokenCols+` FROM oauth_tokens WHERE token_id = $1`, id))
+	t, err := scanOAuthToken(db.readRow(ctx, `SELECT `+oauthTokenCols+` FROM oauth_tokens WHERE token_id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) || badText(err) {
 		return nil, scimd.NotFound("OAuth token not found")
 	}
@@ -351,7 +351,7 @@ func (db *DB) SetOAuthAdminPassword(ctx context.Context, tenant, hash string) er
 // OAuthAdminPassword implements scimd.OAuthStore.
 func (db *DB) OAuthAdminPassword(ctx context.Context, tenant string) (string, error) {
 	var hash string
-	err := db.pool.QueryRow(ctx, `SELECT password_hash FROM oauth_admins WHERE tenant_id = $1`, tenant).Scan(&hash)
+	err := db.readRow(ctx, `SELECT password_hash FROM oauth_admins WHERE tenant_id = $1`, tenant).Scan(&hash)
 	if errors.Is(err, pgx.ErrNoRows) || badText(err) {
 		return "", scimd.NotFound("no admin password set")
 	}

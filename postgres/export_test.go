@@ -194,3 +194,6 @@ func (db *DB) Prepared(ctx context.Context, text string) (int, error) {
 	err := db.pool.QueryRow(ctx, `SELECT count(*) FROM pg_prepared_statements WHERE strpos(statement, $1) > 0`, text).Scan(&n)
 	return n, err
 }
+
+// Resets is how often lost connections have reset the pool.
+func (db *DB) Resets() int64 { return db.resets.Load() }

@@ -38,6 +38,7 @@ const defaultInFlight = 1
 // runWrites sends batch as one transaction and sets each write's own
 // result; see batcher.run.
 func (db *DB) runWrites(ctx context.Context, batch []*batchItem) error {
+	gen := db.resets.Load()
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
@@ -56,6 +57,10 @@ func (db *DB) runWrites(ctx context.Context, batch []*batchItem) error {
 	br := conn.SendBatch(ctx, b)
 	failed := func(err error) error {
 		br.Close()
+		// After a lost connection (a restart, a failover) the pool is
+		// reset, so that the writes run again on their own, and the
+		// next batches, get new connections (unavailable.go).
+		db.lostConn(ctx, err, gen)
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) || errors.Is(err, pgx.ErrTxCommitRollback) {
 			// The server refused a statement and skipped the rest of

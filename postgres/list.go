@@ -196,7 +196,7 @@ const denseProbe = 10_000
 // last_modified costs the page instead (sqlbuild.Builder.ModifiedScan).
 func (db *DB) countUpTo(ctx context.Context, p *sqllist.Plan, limit int, custom bool) (int, error) {
 	var n int
-	err := db.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM resources r WHERE `+p.Where+
+	err := db.readRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM resources r WHERE `+p.Where+
 		` LIMIT `+strconv.Itoa(limit)+`) AS probe`, planArgs(custom, p.Args)...).Scan(&n)
 	if err != nil {
 		return 0, listError(err)
@@ -490,7 +490,11 @@ func (db *DB) listOneStatement(ctx context.Context, tenant string, q *scimd.List
 	if custom {
 		// Not in a pipeline: its statements are prepared ones (see
 		// customPlans).
+		gen := db.resets.Load()
 		err = read(db.pool.Query(ctx, query, planArgs(true, args)...))
+		if db.lostConn(ctx, err, gen) {
+			err = read(db.pool.Query(ctx, query, planArgs(true, args)...))
+		}
 	} else {
 		err = db.query(ctx, read, query, args...)
 	}

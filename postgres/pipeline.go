@@ -29,6 +29,7 @@ const readsInFlight = 2
 // runReads sends batch as one pipeline and sets each read's result; see
 // batcher.run.
 func (db *DB) runReads(ctx context.Context, batch []*batchItem) error {
+	gen := db.resets.Load()
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("postgres: read: %w", err)
@@ -45,6 +46,9 @@ func (db *DB) runReads(ctx context.Context, batch []*batchItem) error {
 	br.Close()
 	for _, it := range batch {
 		if it.err != nil && !errors.Is(it.err, pgx.ErrNoRows) {
+			// A lost connection resets the pool first, so that the
+			// reads run again on new connections (unavailable.go).
+			db.lostConn(ctx, it.err, gen)
 			it.err = errRunAlone
 		}
 	}
@@ -52,7 +56,9 @@ func (db *DB) runReads(ctx context.Context, batch []*batchItem) error {
 }
 
 // query runs a single-statement read and hands its rows to read, which
-// must close them and may be called twice (it must start over).
+// must close them and may be called up to three times (it must start
+// over): pipelined, then on its own, then once more on a new connection
+// if that lost its own.
 func (db *DB) query(ctx context.Context, read func(pgx.Rows, error) error, sql string, args ...any) error {
 	if db.reads != nil {
 		err := db.reads.do(ctx, &batchItem{
@@ -63,32 +69,49 @@ func (db *DB) query(ctx context.Context, read func(pgx.Rows, error) error, sql s
 			return err
 		}
 	}
-	return read(db.pool.Query(ctx, sql, args...))
+	gen := db.resets.Load()
+	err := read(db.pool.Query(ctx, sql, args...))
+	if db.lostConn(ctx, err, gen) {
+		err = read(db.pool.Query(ctx, sql, args...))
+	}
+	return err
 }
 
 // queryRow is pgxpool.Pool.QueryRow for a single-statement read: its Scan
-// runs the statement, pipelined with concurrent reads.
+// runs the statement, pipelined with concurrent reads, and once more on a
+// new connection if the first lost its own.
 func (db *DB) queryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if db.reads == nil {
-		return db.pool.QueryRow(ctx, sql, args...)
-	}
-	return pipedRow{db, ctx, sql, args}
+	return pipedRow{db: db, ctx: ctx, sql: sql, args: args}
+}
+
+// readRow is queryRow without the pipeline: a read of its own, run once
+// more on a new connection if the first lost its own.
+func (db *DB) readRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return pipedRow{db: db, ctx: ctx, sql: sql, args: args, alone: true}
 }
 
 type pipedRow struct {
-	db   *DB
-	ctx  context.Context
-	sql  string
-	args []any
+	db    *DB
+	ctx   context.Context
+	sql   string
+	args  []any
+	alone bool // not pipelined
 }
 
 func (r pipedRow) Scan(dest ...any) error {
-	err := r.db.reads.do(r.ctx, &batchItem{
-		queue: func(b *pgx.Batch) { b.Queue(r.sql, r.args...) },
-		read:  func(br pgx.BatchResults) error { return br.QueryRow().Scan(dest...) },
-	})
-	if err != errRunAlone {
-		return err
+	if r.db.reads != nil && !r.alone {
+		err := r.db.reads.do(r.ctx, &batchItem{
+			queue: func(b *pgx.Batch) { b.Queue(r.sql, r.args...) },
+			read:  func(br pgx.BatchResults) error { return br.QueryRow().Scan(dest...) },
+		})
+		if err != errRunAlone {
+			return err
+		}
 	}
-	return r.db.pool.QueryRow(r.ctx, r.sql, r.args...).Scan(dest...)
+	gen := r.db.resets.Load()
+	err := r.db.pool.QueryRow(r.ctx, r.sql, r.args...).Scan(dest...)
+	if r.db.lostConn(r.ctx, err, gen) {
+		err = r.db.pool.QueryRow(r.ctx, r.sql, r.args...).Scan(dest...)
+	}
+	return err
 }

@@ -47,6 +47,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -101,6 +102,8 @@ type DB struct {
 	noBatches   bool
 	inFlight    [2]int    // tests: batches of writes, of reads at once (0: the default)
 	beforeBatch [2]func() // tests: run before each batch of writes, of reads is sent
+
+	resets atomic.Int64 // pool resets after a lost connection (unavailable.go)
 }
 
 // Option configures Open.
@@ -401,6 +404,9 @@ type Tx struct {
 	begin string // the BEGIN statement while it is still to be sent
 	sent  bool   // BEGIN has been sent: the transaction must end
 	done  bool   // committed
+	// committing: COMMIT has been sent (or queued in a pipeline being
+	// sent), so a lost connection leaves the outcome unknown.
+	committing bool
 }
 
 // beginSQL is the BEGIN statement for opts (isolation and access mode
@@ -531,6 +537,7 @@ func (r errRow) Scan(...any) error { return r.err }
 // checked. On any error the transaction is left for runTx to roll back.
 func (tx *Tx) commitBatch(ctx context.Context, b *pgx.Batch, read func(pgx.BatchResults) error) error {
 	b.Queue("COMMIT")
+	tx.committing = true
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()
 	if err := read(br); err != nil {
@@ -560,6 +567,7 @@ func (tx *Tx) commit(ctx context.Context) error {
 	if tx.done || !tx.sent {
 		return nil
 	}
+	tx.committing = true
 	if err := checkCommit(tx.conn.Exec(ctx, "COMMIT")); err != nil {
 		return err
 	}
@@ -597,15 +605,27 @@ func (db *DB) inReadTx(ctx context.Context, fn func(tx *Tx) error) error {
 }
 
 func (db *DB) runTx(ctx context.Context, opts pgx.TxOptions, fn func(tx *Tx) error) error {
-	return db.retry(ctx, func() error { return db.runTxOnce(ctx, opts, fn) })
+	readOnly := opts.AccessMode == pgx.ReadOnly
+	return db.retry(ctx, func() error { return db.runTxOnce(ctx, opts, readOnly, fn) })
 }
 
 // retry runs fn again after a serialization failure or a deadlock, a
-// bounded number of times. Single statements outside a transaction go
-// through it too: PostgreSQL never fails them so, CockroachDB may.
+// bounded number of times, and once on a new connection after a
+// lostBeforeCommit (unavailable.go). Single statements outside a
+// transaction go through it too: PostgreSQL never fails them so,
+// CockroachDB may.
 func (db *DB) retry(ctx context.Context, fn func() error) error {
+	reconnected := false
 	for try := 1; ; try++ {
 		err := fn()
+		if lost, ok := errors.AsType[*lostBeforeCommit](err); ok {
+			if reconnected {
+				return lost.err
+			}
+			reconnected = true
+			try--
+			continue
+		}
 		if err == nil || !retryable(err) || try >= maxTxTries {
 			return err
 		}
@@ -620,18 +640,27 @@ func (db *DB) retry(ctx context.Context, fn func() error) error {
 	}
 }
 
-func (db *DB) runTxOnce(ctx context.Context, opts pgx.TxOptions, fn func(tx *Tx) error) error {
+func (db *DB) runTxOnce(ctx context.Context, opts pgx.TxOptions, readOnly bool, fn func(tx *Tx) error) error {
+	gen := db.resets.Load()
 	c, err := db.pool.Acquire(ctx)
 	if err != nil {
-		return fmt.Errorf("postgres: begin: %w", err)
+		err = fmt.Errorf("postgres: begin: %w", err)
+		if db.lostConn(ctx, err, gen) {
+			return &lostBeforeCommit{err}
+		}
+		return err
 	}
 	defer c.Release()
 	tx := &Tx{conn: c.Conn(), db: db, now: db.Now().UTC().Truncate(time.Microsecond), begin: beginSQL(opts)}
 	defer tx.rollback(ctx)
-	if err := fn(tx); err != nil {
-		return err
+	err = fn(tx)
+	if err == nil {
+		err = tx.commit(ctx)
 	}
-	return tx.commit(ctx)
+	if err != nil && (readOnly || !tx.committing) && db.lostConn(ctx, err, gen) {
+		return &lostBeforeCommit{err}
+	}
+	return err
 }
 
 // SQLSTATE codes the store acts on.

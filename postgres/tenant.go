@@ -244,7 +244,7 @@ func scanToken(s pgx.Row) (*scimd.Token, error) {
 
 // Token implements scimd.TokenStore.
 func (db *DB) Token(ctx context.Context, id string) (*scimd.Token, error) {
-	t, err := scanToken(db.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE token_id = $1`, id))
+	t, err := scanToken(db.readRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE token_id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) || badText(err) {
 		return nil, scimd.NotFound("Token %s not found", id)
 	}

@@ -37,12 +37,28 @@ type errorBody struct {
 	Detail   string   `json:"detail,omitempty"`
 }
 
+// unavailableRetryAfter is the Retry-After, in seconds, of a 503 for a
+// database that cannot be reached: about what a PostgreSQL restart takes.
+const unavailableRetryAfter = 5
+
 // writeError is the one place that writes error responses. A *scimd.Error
-// is shown to the client; anything else is logged with the request id and
+// is shown to the client; an error the store says means the database
+// cannot be reached for now (scimd.UnavailableChecker) is answered with
+// 503 and Retry-After; anything else is logged with the request id and
 // answered with a generic 500.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e, ok := scimd.AsError(err)
-	if !ok || e.Status < 400 || e.Status > 599 {
+	if !ok && h.unavailable != nil && h.unavailable.Unavailable(err) {
+		h.log.LogAttrs(r.Context(), slog.LevelWarn, "scim store unavailable",
+			slog.String("request_id", RequestIDFrom(r.Context())),
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.String("error", err.Error()),
+		)
+		w.Header().Set("Retry-After", strconv.Itoa(unavailableRetryAfter))
+		e = &scimd.Error{Status: http.StatusServiceUnavailable,
+			Detail: "the database is unavailable; retry later (" + RequestIDFrom(r.Context()) + ")"}
+	} else if !ok || e.Status < 400 || e.Status > 599 {
 		h.log.LogAttrs(r.Context(), slog.LevelError, "scim internal error",
 			slog.String("request_id", RequestIDFrom(r.Context())),
 			slog.String("method", r.Method),

@@ -421,6 +421,8 @@ func (db *DB) beginRead(ctx context.Context) (*Tx, error) {
 const (
 	codeConstraintUnique     = 2067 // SQLITE_CONSTRAINT_UNIQUE
 	codeConstraintPrimaryKey = 1555 // SQLITE_CONSTRAINT_PRIMARYKEY
+	codeBusy                 = 5    // SQLITE_BUSY (primary code)
+	codeLocked               = 6    // SQLITE_LOCKED (primary code)
 )
 
 // isUnique reports whether err is a unique or primary key violation,
@@ -429,6 +431,22 @@ func isUnique(err error) bool {
 	var se *sqlite3.Error
 	if errors.As(err, &se) {
 		return se.Code() == codeConstraintUnique || se.Code() == codeConstraintPrimaryKey
+	}
+	return false
+}
+
+// Unavailable reports whether err, returned by one of the store's
+// methods, means that the database is locked by another process (a
+// `scimd tenant …` command, a sqlite3 shell) for longer than the busy
+// timeout: the same request may succeed later (see
+// scimd.UnavailableChecker).
+func (db *DB) Unavailable(err error) bool {
+	var se *sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff { // the primary result code
+		case codeBusy, codeLocked:
+			return true
+		}
 	}
 	return false
 }

@@ -1,0 +1,86 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Lost connections. When PostgreSQL restarts or fails over, every
+// connection in the pool is gone, but the pool only finds out when it
+// hands one out: without care, each request in flight then (and each
+// connection idle for less than a second, which pgxpool does not ping)
+// fails once with "terminating connection due to administrator command"
+// or an EOF, and the client sees a 500.
+//
+// So a failure that lost the connection (unavailable) resets the pool,
+// once for all the failures it causes (lostConn), and the operation runs
+// once more on a new connection where that cannot apply anything twice:
+//   - a read, always (runReads, query, queryRow, read-only transactions);
+//   - a transaction that had not sent its COMMIT: PostgreSQL rolls back
+//     what a lost connection left uncommitted (runTx);
+//   - a batch of writes refused by the server before it ran (runWrites
+//     already runs each write again on its own).
+// A connection lost after COMMIT was sent leaves the outcome unknown: that
+// error is returned, and with everything still failing (the server is
+// down), the HTTP layer answers 503 with Retry-After (DB.Unavailable).
+
+// unavailable reports whether err means that the connection to the
+// server was refused or lost, or that the server cannot serve for now
+// (shutting down, starting up, out of connections). A failure of the
+// request's own context is not.
+func unavailable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "57P01", // admin_shutdown: a fast shutdown or pg_terminate_backend
+			"57P02", // crash_shutdown
+			"57P03", // cannot_connect_now: starting up or in recovery
+			"53300": // too_many_connections
+			return true
+		}
+		return strings.HasPrefix(pe.Code, "08") // connection_exception
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE)
+}
+
+// Unavailable reports whether err, returned by one of the store's
+// methods, means that PostgreSQL cannot be reached for now (see
+// scimd.UnavailableChecker).
+func (db *DB) Unavailable(err error) bool { return unavailable(err) }
+
+// lostConn reports whether err lost its connection (and ctx is still
+// live). If so it resets the pool, unless the pool has been reset since
+// gen (db.resets read before the attempt that failed): the connections
+// of one restart fail together, and one reset is enough for all of them,
+// while a connection that fails after a reset is news, so that what runs
+// next gets a new connection rather than another dead one.
+func (db *DB) lostConn(ctx context.Context, err error, gen int64) bool {
+	if ctx.Err() != nil || !unavailable(err) {
+		return false
+	}
+	if db.resets.CompareAndSwap(gen, gen+1) {
+		db.pool.Reset()
+	}
+	return true
+}
+
+// lostBeforeCommit marks the error of a transaction that lost its
+// connection before sending COMMIT (or of a read-only one): running it
+// again cannot apply anything twice.
+type lostBeforeCommit struct{ err error }
+
+func (e *lostBeforeCommit) Error() string { return e.err.Error() }
+func (e *lostBeforeCommit) Unwrap() error { return e.err }

@@ -1,0 +1,186 @@
+package postgres_test
+
+import (
+	"context"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/scimd/scimd"
+	"github.com/scimd/scimd/internal/pgtest"
+	"github.com/scimd/scimd/postgres"
+	"github.com/scimd/scimd/schema"
+)
+
+// terminate ends every other session on the store's database, as a
+// restart or a failover of PostgreSQL ends them all: the pool's
+// connections are then dead, and the pool does not know it.
+func terminate(t *testing.T, url string) {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int
+	if err := conn.QueryRow(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatal("no session to terminate")
+	}
+}
+
+// warm opens several pooled connections with concurrent reads.
+func warm(t *testing.T, db *postgres.DB, u *scimd.Resource) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if _, err := db.Get(t.Context(), "t1", scimd.TypeUser, u.ID, scimd.ReadOptions{}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// After every connection of the pool is lost (a restart of PostgreSQL),
+// reads and writes still succeed: the first failure resets the pool and
+// what lost its connection runs again on a new one, reads always and
+// writes that had not sent COMMIT. Mended in session 10: each request in
+// flight then, and each on a connection idle for under a second, failed
+// with "terminating connection due to administrator command" (a 500).
+func TestLostConnections(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []postgres.Option
+	}{
+		{"batches", nil},
+		{"no batches", []postgres.Option{postgres.WithoutBatches()}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := pgtest.URL(t)
+			db := mustOpen(t, url, nil, append(tc.opts, postgres.WithAnalyzeInterval(0))...)
+			users := createUsers(t, db, 4)
+			u := users[0]
+			if err := db.CreateTenant(t.Context(), &scimd.Tenant{ID: "t1", Name: "one", Created: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.CreateToken(t.Context(), &scimd.Token{ID: "tok", Tenant: "t1", Name: "okta", Hash: []byte("h"), Created: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			steps := []struct {
+				name string
+				run  func() error
+			}{
+				{"get", func() error {
+					_, err := db.Get(t.Context(), "t1", scimd.TypeUser, u.ID, scimd.ReadOptions{Groups: true})
+					return err
+				}},
+				{"lookup", func() error {
+					res, err := lookup(t, db, "user1")
+					if err == nil && res.TotalResults != 1 {
+						t.Errorf("lookup found %d", res.TotalResults)
+					}
+					return err
+				}},
+				{"patch", func() error {
+					_, err := db.Update(t.Context(), "t1", scimd.TypeUser, users[2].ID, scimd.ReadOptions{},
+						func(r *scimd.Resource) ([]scimd.MemberOp, error) {
+							r.Attrs["active"] = false
+							return nil, nil
+						})
+					return err
+				}},
+				{"token", func() error { // the bearer token check of every request
+					_, err := db.Token(t.Context(), "tok")
+					return err
+				}},
+				{"list", func() error {
+					_, err := db.List(t.Context(), "t1", &scimd.ListQuery{Type: scimd.TypeUser, StartIndex: 1, Count: 2})
+					return err
+				}},
+			}
+			for _, s := range steps {
+				warm(t, db, u)
+				terminate(t, url)
+				// Every step runs concurrently, as requests in flight
+				// during a restart would.
+				var wg sync.WaitGroup
+				var failed atomic.Int32
+				for range 4 {
+					wg.Go(func() {
+						if err := s.run(); err != nil {
+							failed.Add(1)
+							t.Errorf("%s after the connections were lost: %v", s.name, err)
+						}
+					})
+				}
+				wg.Wait()
+				if failed.Load() > 0 {
+					return
+				}
+			}
+			if db.Resets() == 0 {
+				t.Error("the pool was never reset")
+			}
+		})
+	}
+}
+
+// While the server refuses connections, the store's errors say the
+// database is unavailable (503 in the HTTP layer, not 500), and the store
+// works again once the server is back.
+func TestUnavailable(t *testing.T) {
+	url := pgtest.URL(t)
+	// A port with nothing listening: the dial is refused, as while
+	// PostgreSQL restarts.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := l.Addr().String()
+	l.Close()
+	var down atomic.Bool
+	var d net.Dialer
+	db := mustOpen(t, url, nil, postgres.WithAnalyzeInterval(0), postgres.WithPoolConfig(func(c *pgxpool.Config) {
+		c.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if down.Load() {
+				addr = refused
+			}
+			return d.DialContext(ctx, network, addr)
+		}
+	}))
+	users := createUsers(t, db, 1)
+	down.Store(true)
+	terminate(t, url)
+	_, err = db.Get(t.Context(), "t1", scimd.TypeUser, users[0].ID, scimd.ReadOptions{})
+	if err == nil {
+		t.Fatal("Get succeeded with the server refusing connections")
+	}
+	if !db.Unavailable(err) {
+		t.Errorf("Unavailable(%v) = false", err)
+	}
+	rt := schema.DefaultRegistry().ResourceType(scimd.TypeUser)
+	r, err := rt.Decode(map[string]any{"schemas": []any{schema.URNUser}, "userName": "late"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Create(t.Context(), "t1", r); err == nil || !db.Unavailable(err) {
+		t.Errorf("Create with the server refusing connections: %v, want an unavailable error", err)
+	}
+	if db.Unavailable(scimd.NotFound("x")) || db.Unavailable(context.Canceled) {
+		t.Error("Unavailable of a 404 or a cancelled context")
+	}
+	down.Store(false)
+	if _, err := db.Get(t.Context(), "t1", scimd.TypeUser, users[0].ID, scimd.ReadOptions{}); err != nil {
+		t.Errorf("Get once the server is back: %v", err)
+	}
+}
