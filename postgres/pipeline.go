@@ -81,16 +81,19 @@ func (db *DB) query(ctx context.Context, read func(pgx.Rows, error) error, sql s
 // runs the statement, pipelined with concurrent reads, and once more on a
 // new connection if the first lost its own.
 func (db *DB) queryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return pipedRow{db: db, ctx: ctx, sql: sql, args: args}
+	return lazyRow{db: db, ctx: ctx, sql: sql, args: args}
 }
 
 // readRow is queryRow without the pipeline: a read of its own, run once
 // more on a new connection if the first lost its own.
 func (db *DB) readRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return pipedRow{db: db, ctx: ctx, sql: sql, args: args, alone: true}
+	return lazyRow{db: db, ctx: ctx, sql: sql, args: args, alone: true}
 }
 
-type pipedRow struct {
+// lazyRow is the row of queryRow and readRow: Scan runs its statement,
+// pipelined with concurrent reads unless alone, on its own if the pipeline
+// failed, and once more on a new connection if that lost its own.
+type lazyRow struct {
 	db    *DB
 	ctx   context.Context
 	sql   string
@@ -98,7 +101,7 @@ type pipedRow struct {
 	alone bool // not pipelined
 }
 
-func (r pipedRow) Scan(dest ...any) error {
+func (r lazyRow) Scan(dest ...any) error {
 	if r.db.reads != nil && !r.alone {
 		err := r.db.reads.do(r.ctx, &batchItem{
 			queue: func(b *pgx.Batch) { b.Queue(r.sql, r.args...) },
