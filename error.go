@@ -75,6 +75,19 @@ func PreconditionFailed(format string, args ...any) *Error {
 	return Errorf(http.StatusPreconditionFailed, "", format, args...)
 }
 
+// Unavailable returns a 503 error for a database that cannot serve for now
+// (unreachable, restarting, locked by another process): the request did
+// nothing and may succeed later. cause is logged, never shown.
+func Unavailable(cause error) *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Detail: "the database is unavailable; retry later", Err: cause}
+}
+
+// InsufficientStorage returns a 507 error for a database whose storage is
+// full: the change was not made. cause is logged, never shown.
+func InsufficientStorage(cause error) *Error {
+	return &Error{Status: http.StatusInsufficientStorage, Detail: "the server's storage is full; the change was not made", Err: cause}
+}
+
 // AsError reports whether err is, or wraps, an *Error and returns it.
 func AsError(err error) (*Error, bool) {
 	var e *Error

@@ -116,15 +116,15 @@ type ListQuery struct {
 	ReadOptions
 }
 
-// UnavailableChecker is implemented by a Store that can tell, of an error
-// one of its methods (or a tenant or credential lookup on the same
-// database) returned, whether it means that the database cannot be
-// reached for now: the connection was refused or lost, or the server is
-// shutting down, starting up or out of connections. The same request may
-// succeed later, so the HTTP layer answers 503 Service Unavailable with
-// Retry-After rather than 500. Both stores of this module implement it.
-type UnavailableChecker interface {
-	Unavailable(err error) bool
+// ErrorTranslator is implemented by a Store that can tell, of an error one
+// of its methods (or a tenant or credential lookup on the same database)
+// returned, what it means for the client when it is not an *Error: a
+// database that cannot be reached for now (Unavailable, 503: the HTTP layer
+// adds Retry-After) or whose storage is full (InsufficientStorage, 507).
+// TranslateError returns nil for an internal error (500). Both stores of
+// this module implement it.
+type ErrorTranslator interface {
+	TranslateError(err error) *Error
 }
 
 // ListResult is one page of a list.

@@ -671,6 +671,7 @@ const (
 	codeDeadlockDetected     = "40P01"
 	codeUntranslatable       = "22P05" // e.g. \u0000 in jsonb
 	codeBadCharacter         = "22021" // e.g. a NUL byte in text
+	codeDiskFull             = "53100"
 )
 
 func sqlState(err error) string {

@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/scimd/scimd"
 )
 
 // Lost connections. When PostgreSQL restarts or fails over, every
@@ -28,7 +30,7 @@ import (
 //     already runs each write again on its own).
 // A connection lost after COMMIT was sent leaves the outcome unknown: that
 // error is returned, and with everything still failing (the server is
-// down), the HTTP layer answers 503 with Retry-After (DB.Unavailable).
+// down), the HTTP layer answers 503 with Retry-After (DB.TranslateError).
 
 // unavailable reports whether err means that the connection to the
 // server was refused or lost, or that the server cannot serve for now
@@ -56,10 +58,18 @@ func unavailable(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE)
 }
 
-// Unavailable reports whether err, returned by one of the store's
-// methods, means that PostgreSQL cannot be reached for now (see
-// scimd.UnavailableChecker).
-func (db *DB) Unavailable(err error) bool { return unavailable(err) }
+// TranslateError implements scimd.ErrorTranslator: 503 for an error that
+// means PostgreSQL cannot be reached for now (unavailable), 507 for a full
+// disk (SQLSTATE 53100), nil for anything else.
+func (db *DB) TranslateError(err error) *scimd.Error {
+	switch {
+	case unavailable(err):
+		return scimd.Unavailable(err)
+	case sqlState(err) == codeDiskFull:
+		return scimd.InsufficientStorage(err)
+	}
+	return nil
+}
 
 // lostConn reports whether err lost its connection (and ctx is still
 // live). If so it resets the pool, unless the pool has been reset since

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -135,9 +136,9 @@ func TestLostConnections(t *testing.T) {
 	}
 }
 
-// While the server refuses connections, the store's errors say the
-// database is unavailable (503 in the HTTP layer, not 500), and the store
-// works again once the server is back.
+// While the server refuses connections, the store's errors translate to
+// 503 (the HTTP layer adds Retry-After), and the store works again once
+// the server is back.
 func TestUnavailable(t *testing.T) {
 	url := pgtest.URL(t)
 	// A port with nothing listening: the dial is refused, as while
@@ -165,22 +166,61 @@ func TestUnavailable(t *testing.T) {
 	if err == nil {
 		t.Fatal("Get succeeded with the server refusing connections")
 	}
-	if !db.Unavailable(err) {
-		t.Errorf("Unavailable(%v) = false", err)
+	if te := db.TranslateError(err); te == nil || te.Status != http.StatusServiceUnavailable {
+		t.Errorf("TranslateError(%v) = %v, want a 503", err, te)
 	}
 	rt := schema.DefaultRegistry().ResourceType(scimd.TypeUser)
 	r, err := rt.Decode(map[string]any{"schemas": []any{schema.URNUser}, "userName": "late"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Create(t.Context(), "t1", r); err == nil || !db.Unavailable(err) {
+	if _, err := db.Create(t.Context(), "t1", r); err == nil || db.TranslateError(err) == nil {
 		t.Errorf("Create with the server refusing connections: %v, want an unavailable error", err)
 	}
-	if db.Unavailable(scimd.NotFound("x")) || db.Unavailable(context.Canceled) {
-		t.Error("Unavailable of a 404 or a cancelled context")
+	if db.TranslateError(scimd.NotFound("x")) != nil || db.TranslateError(context.Canceled) != nil {
+		t.Error("TranslateError of a 404 or a cancelled context")
 	}
 	down.Store(false)
 	if _, err := db.Get(t.Context(), "t1", scimd.TypeUser, users[0].ID, scimd.ReadOptions{}); err != nil {
 		t.Errorf("Get once the server is back: %v", err)
+	}
+}
+
+// A write that fails with disk_full (53100; raised here by a trigger, as
+// PostgreSQL raises it when it cannot extend a file) translates to 507,
+// and the store works again once there is room.
+func TestDiskFull(t *testing.T) {
+	url := pgtest.URL(t)
+	db := mustOpen(t, url, nil, postgres.WithAnalyzeInterval(0))
+	createUsers(t, db, 1)
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(t.Context(), `
+		CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS
+			$$ BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = 'disk_full'; END $$;
+		CREATE TRIGGER disk_full BEFORE INSERT ON resources FOR EACH ROW EXECUTE FUNCTION disk_full()`); err != nil {
+		t.Fatal(err)
+	}
+	rt := schema.DefaultRegistry().ResourceType(scimd.TypeUser)
+	create := func(name string) error {
+		r, err := rt.Decode(map[string]any{"schemas": []any{schema.URNUser}, "userName": name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = db.Create(t.Context(), "t1", r)
+		return err
+	}
+	err = create("full")
+	if te := db.TranslateError(err); te == nil || te.Status != http.StatusInsufficientStorage {
+		t.Errorf("Create on a full disk: %v, translated to %v, want a 507", err, te)
+	}
+	if _, err := conn.Exec(t.Context(), `DROP TRIGGER disk_full ON resources`); err != nil {
+		t.Fatal(err)
+	}
+	if err := create("full"); err != nil {
+		t.Errorf("Create once there is room: %v", err)
 	}
 }

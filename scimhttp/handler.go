@@ -198,7 +198,7 @@ type Handler struct {
 	mux    *http.ServeMux
 	types  []*schema.ResourceType
 
-	unavailable scimd.UnavailableChecker // the store's, or nil
+	translate scimd.ErrorTranslator // the store's, or nil
 
 	resolver    *Resolver
 	tenantLimit *ratelimit.Limiter  // nil: none
@@ -260,7 +260,7 @@ func New(cfg Config) (*Handler, error) {
 		extURL: ext,
 		types:  cfg.Registry.ResourceTypes(),
 	}
-	h.unavailable, _ = cfg.Store.(scimd.UnavailableChecker)
+	h.translate, _ = cfg.Store.(scimd.ErrorTranslator)
 	if len(h.types) == 0 {
 		return nil, errors.New("scimhttp: the registry serves no resource types")
 	}

@@ -42,23 +42,22 @@ type errorBody struct {
 const unavailableRetryAfter = 5
 
 // writeError is the one place that writes error responses. A *scimd.Error
-// is shown to the client; an error the store says means the database
-// cannot be reached for now (scimd.UnavailableChecker) is answered with
-// 503 and Retry-After; anything else is logged with the request id and
-// answered with a generic 500.
+// is shown to the client, and so is what the store translates an error of
+// its own to (scimd.ErrorTranslator: 503 with Retry-After for a database
+// that cannot be reached, 507 for full storage); anything else is logged
+// with the request id and answered with a generic 500.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e, ok := scimd.AsError(err)
-	if !ok && h.unavailable != nil && h.unavailable.Unavailable(err) {
-		h.log.LogAttrs(r.Context(), slog.LevelWarn, "scim store unavailable",
-			slog.String("request_id", RequestIDFrom(r.Context())),
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.String("error", err.Error()),
-		)
+	if !ok && h.translate != nil {
+		if te := h.translate.TranslateError(err); te != nil {
+			e, ok = te, true
+			e.Detail += " (" + RequestIDFrom(r.Context()) + ")"
+		}
+	}
+	if ok && e.Status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", strconv.Itoa(unavailableRetryAfter))
-		e = &scimd.Error{Status: http.StatusServiceUnavailable,
-			Detail: "the database is unavailable; retry later (" + RequestIDFrom(r.Context()) + ")"}
-	} else if !ok || e.Status < 400 || e.Status > 599 {
+	}
+	if !ok || e.Status < 400 || e.Status > 599 {
 		h.log.LogAttrs(r.Context(), slog.LevelError, "scim internal error",
 			slog.String("request_id", RequestIDFrom(r.Context())),
 			slog.String("method", r.Method),

@@ -178,3 +178,25 @@ func (db *DB) AnalyzeRuns() int64 { return db.stats.runs.Load() }
 
 // WithAnalyzeInterval sets how often the statistics check runs.
 func WithAnalyzeInterval(d time.Duration) Option { return func(db *DB) { db.stats.interval = d } }
+
+// SetMaxPageCount sets PRAGMA max_page_count on the writer connection, so
+// that a test can fill the database as a full disk would; 0 sets it to
+// the pages in use plus extra. It returns the limit set.
+func (db *DB) SetMaxPageCount(ctx context.Context, limit, extra int) (int, error) {
+	if limit == 0 {
+		if err := db.writer.QueryRowContext(ctx, "PRAGMA page_count").Scan(&limit); err != nil {
+			return 0, err
+		}
+		limit += extra
+	}
+	var got int
+	err := db.writer.QueryRowContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", limit)).Scan(&got)
+	return got, err
+}
+
+// IntegrityCheck runs PRAGMA integrity_check on the writer connection.
+func (db *DB) IntegrityCheck(ctx context.Context) (string, error) {
+	var s string
+	err := db.writer.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&s)
+	return s, err
+}

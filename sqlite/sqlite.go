@@ -423,6 +423,7 @@ const (
 	codeConstraintPrimaryKey = 1555 // SQLITE_CONSTRAINT_PRIMARYKEY
 	codeBusy                 = 5    // SQLITE_BUSY (primary code)
 	codeLocked               = 6    // SQLITE_LOCKED (primary code)
+	codeFull                 = 13   // SQLITE_FULL (primary code)
 )
 
 // isUnique reports whether err is a unique or primary key violation,
@@ -435,20 +436,23 @@ func isUnique(err error) bool {
 	return false
 }
 
-// Unavailable reports whether err, returned by one of the store's
-// methods, means that the database is locked by another process (a
-// `scimd tenant …` command, a sqlite3 shell) for longer than the busy
-// timeout: the same request may succeed later (see
-// scimd.UnavailableChecker).
-func (db *DB) Unavailable(err error) bool {
+// TranslateError implements scimd.ErrorTranslator: 503 when the database
+// is locked by another process (a `scimd tenant …` command, a sqlite3
+// shell) for longer than the busy timeout, so that the same request may
+// succeed later; 507 when the disk (or max_page_count) is full: SQLite
+// rolled the statement back. nil for anything else.
+func (db *DB) TranslateError(err error) *scimd.Error {
 	var se *sqlite3.Error
-	if errors.As(err, &se) {
-		switch se.Code() & 0xff { // the primary result code
-		case codeBusy, codeLocked:
-			return true
-		}
+	if !errors.As(err, &se) {
+		return nil
 	}
-	return false
+	switch se.Code() & 0xff { // the primary result code
+	case codeBusy, codeLocked:
+		return scimd.Unavailable(err)
+	case codeFull:
+		return scimd.InsufficientStorage(err)
+	}
+	return nil
 }
 
 func formatTime(t time.Time) string { return sqlbuild.FormatTime(t) }
