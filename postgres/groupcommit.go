@@ -89,8 +89,11 @@ func (db *DB) runWrites(ctx context.Context, batch []*batchItem) error {
 	if err := checkCommit(br.Exec()); err != nil {
 		return failed(err)
 	}
+	// The COMMIT's tag arrived: the writes are committed. An error
+	// closing the pipeline (the connection lost before its last message,
+	// as in a restart) changes nothing; the pool discards the connection.
 	if err := br.Close(); err != nil {
-		return fmt.Errorf("postgres: commit: %w", err)
+		db.lostConn(ctx, err, gen)
 	}
 	return nil
 }

@@ -546,8 +546,11 @@ func (tx *Tx) commitBatch(ctx context.Context, b *pgx.Batch, read func(pgx.Batch
 	if err := checkCommit(br.Exec()); err != nil {
 		return err
 	}
+	// The COMMIT's tag arrived: committed, whatever closing the pipeline
+	// says (a connection lost before its last message, as in a restart).
 	tx.done = true
-	return br.Close()
+	_ = br.Close()
+	return nil
 }
 
 // checkCommit turns the result of COMMIT into an error: a transaction

@@ -1,6 +1,7 @@
 package scimhttp
 
 import (
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -400,18 +401,23 @@ func patchPasswords(ops []patch.Operation) []string {
 // has at most MaxGroupMembersInResponse members; they are then read in a
 // second step, and used only if the group is still at the version the
 // update produced (else the response omits members rather than mixing
-// versions).
+// versions). The write is committed by then: if that read fails (the
+// database went away in between), the response omits members too, rather
+// than report a write that was made as failed.
 func (h *Handler) respondWrite(w http.ResponseWriter, r *http.Request, rt *schema.ResourceType, res *scimd.Resource, p *schema.Projection) {
 	ctx := r.Context()
 	if readOptions(rt, p).Members && h.membersFit(res.MemberCount) {
 		opt := writeOptions(rt, p)
 		opt.Members = true
 		full, err := h.store.Get(ctx, TenantFrom(ctx), rt.Name, res.ID, opt)
-		if err == nil && full.Meta.Version == res.Meta.Version {
+		switch {
+		case err == nil && full.Meta.Version == res.Meta.Version:
 			res = full
-		} else if err != nil && statusOf(err) != http.StatusNotFound {
-			h.writeError(w, r, err)
-			return
+		case err != nil && statusOf(err) != http.StatusNotFound:
+			h.log.LogAttrs(ctx, slog.LevelWarn, "scim write answered without members: reading them failed",
+				slog.String("request_id", RequestIDFrom(ctx)),
+				slog.String("error", err.Error()),
+			)
 		}
 	}
 	h.writeResource(w, r, http.StatusOK, rt, res, p)

@@ -3,11 +3,13 @@ package scimhttp_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd"
 	"github.com/scimd/scimd/schema"
 	"github.com/scimd/scimd/sqlite"
 )
@@ -59,4 +61,46 @@ func TestStoreUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.createUser("ben")
+}
+
+// failMembers is a store whose reads of a group's members fail, as when
+// the database goes away between a write and the read of its response.
+type failMembers struct{ *memStore }
+
+func (s failMembers) Get(ctx context.Context, tenant, typ, id string, opt scimd.ReadOptions) (*scimd.Resource, error) {
+	if opt.Members {
+		return nil, errors.New("connection lost")
+	}
+	return s.memStore.Get(ctx, tenant, typ, id, opt)
+}
+
+// A write is not reported as failed when only the read of its response's
+// members fails (the write is committed by then): the response omits
+// members, as it does for a group too large to echo.
+func TestWriteResponseWithoutMembers(t *testing.T) {
+	reg := schema.DefaultRegistry()
+	st := failMembers{newMemStore(reg)}
+	s := newServer(t, st, reg, nil)
+	uid := s.createUser("ana").str("id")
+	gid := s.do("POST", "/Groups", map[string]any{"schemas": []string{schema.URNGroup}, "displayName": "staff"}).
+		expect(t, http.StatusCreated).str("id")
+	r := s.do("PATCH", "/Groups/"+gid, map[string]any{
+		"schemas":    []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+		"Operations": []any{map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": uid}}}},
+	}).expect(t, http.StatusOK)
+	if _, ok := r.body["members"]; ok {
+		t.Errorf("members in a response whose members could not be read: %v", r.body["members"])
+	}
+	if r.str("displayName") != "staff" {
+		t.Errorf("response %v", r.body)
+	}
+	var stored []scimd.Member
+	for k, ms := range st.members {
+		if strings.HasSuffix(k, "/"+gid) {
+			stored = ms
+		}
+	}
+	if len(stored) != 1 || stored[0].Value != uid {
+		t.Errorf("stored members %v, want [%s]", stored, uid)
+	}
 }

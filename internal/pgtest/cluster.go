@@ -32,6 +32,7 @@ type cluster struct {
 	bin     string // directory of initdb and postgres
 	version string // server version, as reported by the server
 	dir     string // temporary directory: data/, postgres.log, the socket
+	port    int    // of 127.0.0.1; 0 until start picks a free one
 	addr    string // 127.0.0.1:port
 	cmd     *exec.Cmd
 	exited  <-chan error // receives the postmaster's exit
@@ -76,6 +77,7 @@ func startCluster() (*cluster, error) {
 			os.RemoveAll(c.dir)
 			return nil, err
 		}
+		c.port = 0
 	}
 }
 
@@ -229,10 +231,14 @@ var errAddrInUse = errors.New("address already in use")
 // start starts the postmaster on a free loopback port and waits until it
 // accepts connections.
 func (c *cluster) start(cred *syscall.Credential) error {
-	port, err := freePort()
-	if err != nil {
-		return err
+	if c.port == 0 {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		c.port = port
 	}
+	port := c.port
 	c.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	logPath := filepath.Join(c.dir, "postgres.log")
 	logFile, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
@@ -318,6 +324,24 @@ func (c *cluster) stop() error {
 		}
 	}
 	return os.RemoveAll(c.dir)
+}
+
+// restart shuts the postmaster down as "pg_ctl restart -m fast" does
+// (SIGINT: every session is ended with SQLSTATE 57P01) and starts it again
+// on the same port and data.
+func (c *cluster) restart() error {
+	c.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-c.exited:
+	case <-time.After(30 * time.Second):
+		c.kill()
+		return errors.New("postgres did not shut down within 30s")
+	}
+	cred, err := credential()
+	if err != nil {
+		return err
+	}
+	return c.start(cred)
 }
 
 // kill ends the postmaster outright and waits for it.

@@ -10,6 +10,7 @@ type cluster struct{}
 func (*cluster) String() string       { return "" }
 func (*cluster) url(db string) string { return "" }
 func (*cluster) stop() error          { return nil }
+func (*cluster) restart() error       { return nil }
 
 func startCluster() (*cluster, error) {
 	return nil, &missingError{"pgtest cannot start PostgreSQL on " + runtime.GOOS}

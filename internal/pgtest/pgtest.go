@@ -138,6 +138,47 @@ func fail(tb testing.TB, err error) {
 	}
 }
 
+// Private is a PostgreSQL server of one test's own, for a test that
+// restarts it.
+type Private struct {
+	c *cluster
+}
+
+// StartPrivate starts a cluster for tb alone (not the package's shared
+// server), stopped and removed when tb ends. Like URL it skips tb when
+// PostgreSQL is not installed, unless SCIMD_REQUIRE_POSTGRES=1; it also
+// skips tb when SCIMD_TEST_POSTGRES names a server, since tests must not
+// restart a server pgtest did not start.
+func StartPrivate(tb testing.TB) *Private {
+	tb.Helper()
+	if os.Getenv(EnvURL) != "" {
+		tb.Skip("pgtest: " + EnvURL + " is set; a private server is started only when pgtest runs its own")
+	}
+	c, err := startCluster()
+	if err != nil {
+		fail(tb, err)
+	}
+	tb.Cleanup(func() {
+		if err := c.stop(); err != nil {
+			tb.Errorf("pgtest: stopping the private server: %v", err)
+		}
+	})
+	return &Private{c: c}
+}
+
+// URL returns the URL of the server's "postgres" database.
+func (p *Private) URL() string { return p.c.url("postgres") }
+
+// Restart restarts the server as "pg_ctl restart -m fast" does: every
+// session is ended (SQLSTATE 57P01), and until it is back connections
+// are refused. It returns once the server accepts connections again.
+func (p *Private) Restart(tb testing.TB) {
+	tb.Helper()
+	if err := p.c.restart(); err != nil {
+		tb.Fatalf("pgtest: restarting the private server: %v", err)
+	}
+}
+
 func required() bool {
 	v := os.Getenv(EnvRequire)
 	return v == "1" || strings.EqualFold(v, "true")

@@ -129,3 +129,23 @@ func TestURLParallel(t *testing.T) {
 		})
 	}
 }
+
+// A private server restarts on the same URL, keeping its data; the
+// sessions of before end with "terminating connection due to
+// administrator command", as with "pg_ctl restart -m fast".
+func TestPrivateRestart(t *testing.T) {
+	p := pgtest.StartPrivate(t)
+	before := MustConnect(t, p.URL())
+	MustExec(t, before, "CREATE TABLE kept (n int)")
+	MustExec(t, before, "INSERT INTO kept VALUES (1)")
+	p.Restart(t)
+	var n int
+	err := before.QueryRow(t.Context(), "SELECT count(*) FROM kept").Scan(&n)
+	if err == nil {
+		t.Fatal("a session of before the restart still works")
+	}
+	after := MustConnect(t, p.URL())
+	if err := after.QueryRow(t.Context(), "SELECT count(*) FROM kept").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("after the restart: %d rows, %v; want the 1 of before", n, err)
+	}
+}
