@@ -554,15 +554,18 @@ func (tx *Tx) commitBatch(ctx context.Context, b *pgx.Batch, read func(pgx.Batch
 }
 
 // checkCommit turns the result of COMMIT into an error: a transaction
-// that failed earlier answers COMMIT with ROLLBACK, not with an error.
+// that failed earlier answers COMMIT with ROLLBACK, not with an error. The
+// COMMIT tag means committed, even with an error from what followed it
+// (pgx's Exec reads on to the server's next message, which a connection
+// lost just then never delivers).
 func checkCommit(tag pgconn.CommandTag, err error) error {
+	if tag.String() == "COMMIT" {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("postgres: commit: %w", err)
 	}
-	if tag.String() != "COMMIT" {
-		return fmt.Errorf("postgres: commit: %w", pgx.ErrTxCommitRollback)
-	}
-	return nil
+	return fmt.Errorf("postgres: commit: %w", pgx.ErrTxCommitRollback)
 }
 
 // commit commits the transaction unless it has sent nothing yet.
