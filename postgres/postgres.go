@@ -106,6 +106,13 @@ type DB struct {
 	resets atomic.Int64 // pool resets after a lost connection (unavailable.go)
 }
 
+// DefaultConnectTimeout bounds making a connection (dial, TLS, startup)
+// when the URL sets no connect_timeout. Without a bound, a server whose
+// packets are dropped (a host down, a firewall change) would hold each
+// request for the operating system's SYN retries, about two minutes;
+// with it the request fails, as 503, after these few seconds.
+const DefaultConnectTimeout = 5 * time.Second
+
 // Option configures Open.
 type Option func(*DB)
 
@@ -164,6 +171,9 @@ func Open(ctx context.Context, url string, reg *schema.Registry, opts ...Option)
 	}
 	if db.maxConns > 0 {
 		cfg.MaxConns = db.maxConns
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
 	}
 	if db.configure != nil {
 		db.configure(cfg)

@@ -33,29 +33,44 @@ import (
 // down), the HTTP layer answers 503 with Retry-After (DB.TranslateError).
 
 // unavailable reports whether err means that the connection to the
-// server was refused or lost, or that the server cannot serve for now
-// (shutting down, starting up, out of connections). A failure of the
-// request's own context is not.
+// server was refused, lost or not made in time, or that the server cannot
+// serve for now (shutting down, starting up, out of connections). The
+// server's refusal of the credentials or the database is not, and neither
+// is a failure of the request's own context.
 func unavailable(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil {
 		return false
 	}
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		switch pe.Code {
-		case "57P01", // admin_shutdown: a fast shutdown or pg_terminate_backend
-			"57P02", // crash_shutdown
-			"57P03", // cannot_connect_now: starting up or in recovery
-			"53300": // too_many_connections
-			return true
-		}
-		return strings.HasPrefix(pe.Code, "08") // connection_exception
+	hasPgError := errors.As(err, &pe)
+	if _, ok := errors.AsType[*pgconn.ConnectError](err); ok {
+		// Making a connection failed, the connect timeout included
+		// (which pgx reports as a context deadline of its own).
+		return !hasPgError || unavailableCode(pe.Code)
 	}
-	var ce *pgconn.ConnectError
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if hasPgError {
+		return unavailableCode(pe.Code)
+	}
 	var ne net.Error
-	return errors.As(err, &ce) || errors.As(err, &ne) ||
+	return errors.As(err, &ne) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE)
+}
+
+// unavailableCode reports whether a SQLSTATE says that the server cannot
+// serve for now.
+func unavailableCode(code string) bool {
+	switch code {
+	case "57P01", // admin_shutdown: a fast shutdown or pg_terminate_backend
+		"57P02", // crash_shutdown
+		"57P03", // cannot_connect_now: starting up or in recovery
+		"53300": // too_many_connections
+		return true
+	}
+	return strings.HasPrefix(code, "08") // connection_exception
 }
 
 // TranslateError implements scimd.ErrorTranslator: 503 for an error that

@@ -224,3 +224,38 @@ func TestDiskFull(t *testing.T) {
 		t.Errorf("Create once there is room: %v", err)
 	}
 }
+
+// A server that takes connections but never answers (packets dropped
+// past the handshake, a hung host) fails Open within the default connect
+// timeout, rather than after the operating system's retries.
+func TestConnectTimeout(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // silent until the test ends
+		}
+	}()
+	start := time.Now()
+	_, err = postgres.Open(t.Context(), "postgres://scimd@"+l.Addr().String()+"/scimd?sslmode=disable", schema.DefaultRegistry())
+	took := time.Since(start)
+	if err == nil {
+		t.Fatal("Open succeeded against a server that never answers")
+	}
+	if took < postgres.DefaultConnectTimeout || took > postgres.DefaultConnectTimeout+5*time.Second {
+		t.Errorf("Open failed after %v, want about %v: %v", took, postgres.DefaultConnectTimeout, err)
+	}
+	// The same error from a store's request is a 503 (TranslateError
+	// reads nothing of the store).
+	var db *postgres.DB
+	if te := db.TranslateError(err); te == nil || te.Status != http.StatusServiceUnavailable {
+		t.Errorf("TranslateError(%v) = %v, want a 503", err, te)
+	}
+}
