@@ -688,6 +688,8 @@ const (
 	codeUntranslatable       = "22P05" // e.g. \u0000 in jsonb
 	codeBadCharacter         = "22021" // e.g. a NUL byte in text
 	codeDiskFull             = "53100"
+	codeLockNotAvailable     = "55P03" // lock_timeout
+	codeQueryCanceled        = "57014" // statement_timeout, or a cancelled request
 )
 
 func sqlState(err error) string {

@@ -74,13 +74,14 @@ func unavailableCode(code string) bool {
 }
 
 // TranslateError implements scimd.ErrorTranslator: 503 for an error that
-// means PostgreSQL cannot be reached for now (unavailable), 507 for a full
-// disk (SQLSTATE 53100), nil for anything else.
+// means PostgreSQL cannot be reached for now (unavailable) or gave up
+// waiting (a lock_timeout or statement_timeout an operator set in the
+// URL), 507 for a full disk (SQLSTATE 53100), nil for anything else.
 func (db *DB) TranslateError(err error) *scimd.Error {
-	switch {
-	case unavailable(err):
+	switch code := sqlState(err); {
+	case unavailable(err), code == codeLockNotAvailable, code == codeQueryCanceled:
 		return scimd.Unavailable(err)
-	case sqlState(err) == codeDiskFull:
+	case code == codeDiskFull:
 		return scimd.InsufficientStorage(err)
 	}
 	return nil

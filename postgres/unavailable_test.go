@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -257,5 +258,48 @@ func TestConnectTimeout(t *testing.T) {
 	var db *postgres.DB
 	if te := db.TranslateError(err); te == nil || te.Status != http.StatusServiceUnavailable {
 		t.Errorf("TranslateError(%v) = %v, want a 503", err, te)
+	}
+}
+
+// With a lock_timeout in the URL, a write that waits past it on a lock
+// held elsewhere (an admin's long transaction) fails as a 503, and works
+// once the lock is gone.
+func TestLockTimeout(t *testing.T) {
+	url := pgtest.URL(t)
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	db := mustOpen(t, url+sep+"lock_timeout=200", nil, postgres.WithAnalyzeInterval(0))
+	u := createUsers(t, db, 1)[0]
+	admin, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	tx, err := admin.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(t.Context(), "LOCK TABLE resources IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	deactivate := func() error {
+		_, err := db.Update(t.Context(), "t1", scimd.TypeUser, u.ID, scimd.ReadOptions{},
+			func(r *scimd.Resource) ([]scimd.MemberOp, error) {
+				r.Attrs["active"] = false
+				return nil, nil
+			})
+		return err
+	}
+	err = deactivate()
+	if te := db.TranslateError(err); te == nil || te.Status != http.StatusServiceUnavailable {
+		t.Errorf("Update past lock_timeout: %v, translated to %v, want a 503", err, te)
+	}
+	if err := tx.Rollback(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := deactivate(); err != nil {
+		t.Errorf("Update once the lock is gone: %v", err)
 	}
 }
