@@ -18,7 +18,7 @@ import (
 // TestPostgresRestart restarts PostgreSQL ("pg_ctl restart -m fast") under
 // the crash test's write load while "scimd serve" keeps running, and
 // checks what an IdP would see:
-//   - no 500 ever: while the server is down, 503 (with Retry-After);
+//   - no 5xx but 503 ever, the answer while the server is down;
 //   - right after each restart every request succeeds, though every
 //     connection scimd had is dead (the first reads after the restart are
 //     the checks of the writes cut off by it);
