@@ -28,9 +28,11 @@ import (
 //     what a lost connection left uncommitted (runTx);
 //   - a batch of writes refused by the server before it ran (runWrites
 //     already runs each write again on its own).
-// A connection lost after COMMIT was sent leaves the outcome unknown: that
-// error is returned, and with everything still failing (the server is
-// down), the HTTP layer answers 503 with Retry-After (DB.TranslateError).
+// A connection lost between sending COMMIT and its reply leaves the
+// outcome unknown: that error is returned (after the reply, the write is
+// committed whatever follows: checkCommit), and the HTTP layer answers 503
+// with Retry-After (DB.TranslateError), as it does while the server is
+// down.
 
 // unavailable reports whether err means that the connection to the
 // server was refused, lost or not made in time, or that the server cannot
