@@ -113,8 +113,8 @@ func TestLostConnections(t *testing.T) {
 			for _, s := range steps {
 				warm(t, db, u)
 				terminate(t, url)
-				// Every step runs concurrently, as requests in flight
-				// during a restart would.
+				// Each step runs four times at once, as requests in
+				// flight during a restart would.
 				var wg sync.WaitGroup
 				var failed atomic.Int32
 				for range 4 {
