@@ -62,6 +62,11 @@ func unavailable(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE)
 }
 
+// Unavailable reports whether err, from Open or a store's method, means
+// that the server cannot be reached or cannot serve for now: a later
+// attempt may succeed. scimd serve waits on it at start-up.
+func Unavailable(err error) bool { return unavailable(err) }
+
 // unavailableCode reports whether a SQLSTATE says that the server cannot
 // serve for now.
 func unavailableCode(code string) bool {

@@ -46,6 +46,10 @@ type Config struct {
 	// leaves them to autovacuum). See docs/decisions.md, "PostgreSQL:
 	// planner statistics".
 	PostgresAnalyzeInterval time.Duration `yaml:"postgresAnalyzeInterval"`
+	// DatabaseWait is how long serve keeps trying to reach a PostgreSQL
+	// server that cannot serve yet (refusing connections, starting up)
+	// before giving up (default 1m; 0 gives up at once).
+	DatabaseWait time.Duration `yaml:"databaseWait"`
 	// TLS, when both files are set, makes serve answer HTTPS (TLS 1.2+),
 	// reloading the files when they change.
 	TLS TLSConfig `yaml:"tls"`
@@ -118,6 +122,7 @@ func DefaultConfig() Config {
 		SQLiteCacheBytes:        sqlite.DefaultCacheBytes,
 		PostgresHintBytes:       postgres.DefaultHintBytes,
 		PostgresAnalyzeInterval: postgres.DefaultAnalyzeInterval,
+		DatabaseWait:            time.Minute,
 		Limits: LimitsConfig{
 			TenantRate:                200,
 			TenantBurst:               400,
@@ -232,7 +237,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 		name string
 		dst  *time.Duration
 	}{{"SCIMD_AUTH_FAILURE_WINDOW", &c.Limits.AuthFailureWindow}, {"SCIMD_AUTH_FAILURE_BACKOFF", &c.Limits.AuthFailureBackoff},
-		{"SCIMD_POSTGRES_ANALYZE_INTERVAL", &c.PostgresAnalyzeInterval}} {
+		{"SCIMD_POSTGRES_ANALYZE_INTERVAL", &c.PostgresAnalyzeInterval}, {"SCIMD_DATABASE_WAIT", &c.DatabaseWait}} {
 		if s := getenv(v.name); s != "" {
 			d, err := time.ParseDuration(s)
 			if err != nil {
@@ -292,6 +297,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PostgresAnalyzeInterval < 0 {
 		bad("postgresAnalyzeInterval %s: must be 0 (off) or more", c.PostgresAnalyzeInterval)
+	}
+	if c.DatabaseWait < 0 {
+		bad("databaseWait %s: must be 0 (give up at once) or more", c.DatabaseWait)
 	}
 	switch c.Passwords {
 	case "hash", "discard":

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/scimd/scimd"
 	"github.com/scimd/scimd/postgres"
@@ -69,6 +70,30 @@ func openDatabase(ctx context.Context, cfg Config, reg *schema.Registry, migrate
 		return nil, fmt.Errorf("open database %s: %w", cfg.Database, err)
 	}
 	return db, nil
+}
+
+// databaseRetry is how often serve tries again to reach a PostgreSQL
+// server that cannot serve yet.
+const databaseRetry = time.Second
+
+// openWaiting opens the database, waiting up to cfg.DatabaseWait for a
+// PostgreSQL server that cannot serve yet, as when scimd and PostgreSQL
+// start together (docker compose, a Kubernetes pod): each failed attempt
+// is logged, and any other error ends the wait at once.
+func (s *Server) openWaiting(ctx context.Context, cfg Config, reg *schema.Registry) (database, error) {
+	deadline := time.Now().Add(cfg.DatabaseWait)
+	for {
+		db, err := openDatabase(ctx, cfg, reg, !s.NoMigrate)
+		if err == nil || !isPostgresURL(cfg.Database) || !postgres.Unavailable(err) || !time.Now().Add(databaseRetry).Before(deadline) {
+			return db, err
+		}
+		s.Logger.Warn("waiting for the database", "database", displayDatabase(cfg.Database), "until", deadline.Format(time.RFC3339), "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(databaseRetry):
+		}
+	}
 }
 
 // migrateDatabase applies pending migrations to the database cfg names and

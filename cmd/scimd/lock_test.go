@@ -126,3 +126,27 @@ func TestServeLocksSQLite(t *testing.T) {
 	}
 	mustCLI(t, cfg.Database, "", "tenant", "delete", scimd.DefaultTenant, "--yes")
 }
+
+// databaseWait: default one minute, a duration and 0 from the
+// environment, a negative wait refused.
+func TestDatabaseWaitConfig(t *testing.T) {
+	cfg := DefaultConfig()
+	if cfg.DatabaseWait != time.Minute {
+		t.Errorf("default databaseWait = %s", cfg.DatabaseWait)
+	}
+	for env, want := range map[string]time.Duration{"5m": 5 * time.Minute, "0": 0} {
+		if err := cfg.ApplyEnv(func(k string) string { return map[string]string{"SCIMD_DATABASE_WAIT": env}[k] }); err != nil {
+			t.Fatal(err)
+		}
+		if cfg.DatabaseWait != want {
+			t.Errorf("SCIMD_DATABASE_WAIT=%s gave %s", env, cfg.DatabaseWait)
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("databaseWait %s rejected: %v", want, err)
+		}
+	}
+	cfg.DatabaseWait = -time.Second
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "databaseWait") {
+		t.Errorf("a negative wait: %v", err)
+	}
+}

@@ -261,7 +261,7 @@ func (s *Server) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	db, err := openDatabase(ctx, cfg, reg, !s.NoMigrate)
+	db, err := s.openWaiting(ctx, cfg, reg)
 	if err != nil {
 		return err
 	}

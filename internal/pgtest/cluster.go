@@ -36,6 +36,7 @@ type cluster struct {
 	addr    string // 127.0.0.1:port
 	cmd     *exec.Cmd
 	exited  <-chan error // receives the postmaster's exit
+	down    bool         // shut down by shutdown, not started again
 	started time.Time
 }
 
@@ -315,7 +316,7 @@ func (c *cluster) run(cmd *exec.Cmd, cred *syscall.Credential) (<-chan error, er
 // stop shuts the postmaster down ("immediate": nothing needs saving) and
 // removes the cluster's directory.
 func (c *cluster) stop() error {
-	if c.cmd != nil {
+	if c.cmd != nil && !c.down {
 		c.cmd.Process.Signal(syscall.SIGQUIT)
 		select {
 		case <-c.exited:
@@ -326,22 +327,31 @@ func (c *cluster) stop() error {
 	return os.RemoveAll(c.dir)
 }
 
-// restart shuts the postmaster down as "pg_ctl restart -m fast" does
-// (SIGINT: every session is ended with SQLSTATE 57P01) and starts it again
-// on the same port and data.
-func (c *cluster) restart() error {
+// shutdown shuts the postmaster down as "pg_ctl stop -m fast" does
+// (SIGINT: every session is ended with SQLSTATE 57P01), keeping the data.
+func (c *cluster) shutdown() error {
 	c.cmd.Process.Signal(syscall.SIGINT)
 	select {
 	case <-c.exited:
 	case <-time.After(30 * time.Second):
 		c.kill()
-		return errors.New("postgres did not shut down within 30s")
 	}
+	c.down = true
+	return nil
+}
+
+// startAgain starts a cluster that shutdown stopped, on the same port and
+// data.
+func (c *cluster) startAgain() error {
 	cred, err := credential()
 	if err != nil {
 		return err
 	}
-	return c.start(cred)
+	if err := c.start(cred); err != nil {
+		return err
+	}
+	c.down = false
+	return nil
 }
 
 // kill ends the postmaster outright and waits for it.

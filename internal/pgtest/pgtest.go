@@ -174,8 +174,25 @@ func (p *Private) URL() string { return p.c.url("postgres") }
 // are refused. It returns once the server accepts connections again.
 func (p *Private) Restart(tb testing.TB) {
 	tb.Helper()
-	if err := p.c.restart(); err != nil {
-		tb.Fatalf("pgtest: restarting the private server: %v", err)
+	p.Stop(tb)
+	p.Start(tb)
+}
+
+// Stop shuts the server down as "pg_ctl stop -m fast" does, keeping its
+// data: until Start, connections to its port are refused.
+func (p *Private) Stop(tb testing.TB) {
+	tb.Helper()
+	if err := p.c.shutdown(); err != nil {
+		tb.Fatalf("pgtest: stopping the private server: %v", err)
+	}
+}
+
+// Start starts the server Stop stopped, on the same port and data, and
+// returns once it accepts connections.
+func (p *Private) Start(tb testing.TB) {
+	tb.Helper()
+	if err := p.c.startAgain(); err != nil {
+		tb.Fatalf("pgtest: starting the private server again: %v", err)
 	}
 }
 
