@@ -239,16 +239,18 @@ func (w *baseURLWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// startCrashProcess starts "scimd serve" on database, on a port of the
-// kernel's choosing, and waits for it to answer. The process is killed (by
-// its PID) when the test ends if it is still running.
-func startCrashProcess(t *testing.T, ctx context.Context, bin, database string) *crashProcess {
+// launchServe starts "scimd serve" on database, on a port of the kernel's
+// choosing, with env added to its environment, and returns the process
+// and a channel that receives its base URL once printed. The process is
+// killed (by its PID) when the test ends if it is still running.
+func launchServe(t *testing.T, bin, database string, env ...string) (*crashProcess, <-chan string) {
 	t.Helper()
 	out := &baseURLWriter{url: make(chan string, 1)}
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--database", database)
 	cmd.Env = append(os.Environ(), "SCIMD_BOOTSTRAP_TOKEN="+crashToken, "SCIMD_LOG_LEVEL=warn",
 		"SCIMD_DATABASE=", "SCIMD_CONFIG=", "SCIMD_NO_MIGRATE=", "SCIMD_ADDR=", "SCIMD_EXTERNAL_URL=",
 		"SCIMD_TENANT_RATE=0", "SCIMD_CREDENTIAL_RATE=0")
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start scimd: %v", err)
@@ -267,8 +269,16 @@ func startCrashProcess(t *testing.T, ctx context.Context, bin, database string) 
 			<-p.exited
 		}
 	})
+	return p, out.url
+}
+
+// startCrashProcess starts "scimd serve" on database (launchServe) and
+// waits for it to answer.
+func startCrashProcess(t *testing.T, ctx context.Context, bin, database string) *crashProcess {
+	t.Helper()
+	p, url := launchServe(t, bin, database)
 	select {
-	case p.base = <-out.url:
+	case p.base = <-url:
 	case <-p.exited:
 		t.Fatalf("scimd exited on start: %v\n%s", p.err, p.logs.String())
 	case <-time.After(60 * time.Second):

@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -111,36 +108,6 @@ func checkPostgres(t *testing.T, ctx context.Context, dbURL, when string) {
 	}
 }
 
-// serveCmd starts "scimd serve" on database with env added, killed (by
-// PID) when the test ends, and returns its output and a channel closed
-// when it exits.
-func serveCmd(t *testing.T, bin, database string, env ...string) (*baseURLWriter, <-chan struct{}) {
-	t.Helper()
-	out := &baseURLWriter{url: make(chan string, 1)}
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--database", database)
-	cmd.Env = append(os.Environ(), "SCIMD_BOOTSTRAP_TOKEN="+crashToken, "SCIMD_LOG_LEVEL=warn",
-		"SCIMD_DATABASE=", "SCIMD_CONFIG=", "SCIMD_NO_MIGRATE=", "SCIMD_ADDR=", "SCIMD_EXTERNAL_URL=")
-	cmd.Env = append(cmd.Env, env...)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start scimd: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-exited:
-		default:
-			_ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-	})
-	return out, exited
-}
-
 // "scimd serve" started while PostgreSQL is still down (started together
 // by docker compose, say) waits for it, up to databaseWait, and serves
 // once it is up; with databaseWait 0 it gives up at once.
@@ -155,46 +122,36 @@ func TestServeWaitsForDatabase(t *testing.T) {
 	bin := buildScimd(t, ctx)
 	pg.Stop(t)
 
-	out, exited := serveCmd(t, bin, pg.URL(), "SCIMD_DATABASE_WAIT=0")
+	p, _ := launchServe(t, bin, pg.URL(), "SCIMD_DATABASE_WAIT=0")
 	select {
-	case <-exited:
-		if !strings.Contains(out.String(), "connect") {
-			t.Errorf("scimd with databaseWait 0 exited without saying why:\n%s", out.String())
+	case <-p.exited:
+		if !strings.Contains(p.logs.String(), "connect") {
+			t.Errorf("scimd with databaseWait 0 exited without saying why:\n%s", p.logs.String())
 		}
 	case <-time.After(30 * time.Second):
-		t.Fatalf("scimd with databaseWait 0 still running after 30 s:\n%s", out.String())
+		t.Fatalf("scimd with databaseWait 0 still running after 30 s:\n%s", p.logs.String())
 	}
 
-	out, exited = serveCmd(t, bin, pg.URL())
+	p, url := launchServe(t, bin, pg.URL())
 	time.Sleep(2500 * time.Millisecond)
 	select {
-	case <-exited:
-		t.Fatalf("scimd gave up on the database at once:\n%s", out.String())
+	case <-p.exited:
+		t.Fatalf("scimd gave up on the database at once:\n%s", p.logs.String())
 	default:
 	}
-	if n := strings.Count(out.String(), "waiting for the database"); n < 2 {
-		t.Errorf("%d \"waiting for the database\" lines after 2.5 s, want one a second:\n%s", n, out.String())
+	if n := strings.Count(p.logs.String(), "waiting for the database"); n < 2 {
+		t.Errorf("%d \"waiting for the database\" lines after 2.5 s, want one a second:\n%s", n, p.logs.String())
 	}
 	pg.Start(t)
-	var base string
 	select {
-	case base = <-out.url:
-	case <-exited:
-		t.Fatalf("scimd exited:\n%s", out.String())
+	case p.base = <-url:
+	case <-p.exited:
+		t.Fatalf("scimd exited:\n%s", p.logs.String())
 	case <-time.After(30 * time.Second):
-		t.Fatalf("scimd not serving 30 s after the database came up:\n%s", out.String())
+		t.Fatalf("scimd not serving 30 s after the database came up:\n%s", p.logs.String())
 	}
-	req, err := http.NewRequestWithContext(ctx, "GET", base+"/Users?count=1", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+crashToken)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Errorf("GET /Users: %d, want 200", res.StatusCode)
+	res, err := p.do(ctx, "GET", "/Users?count=1", nil)
+	if err != nil || res.status != http.StatusOK {
+		t.Errorf("GET /Users: %d %v, want 200", res.status, err)
 	}
 }
