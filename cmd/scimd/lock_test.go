@@ -51,31 +51,44 @@ func TestCacheBytesConfig(t *testing.T) {
 	}
 }
 
-// postgresAnalyzeInterval: default, a duration and 0 (off) from the
-// environment, a non-duration and a negative interval refused.
-func TestAnalyzeIntervalConfig(t *testing.T) {
-	cfg := DefaultConfig()
-	if cfg.PostgresAnalyzeInterval != postgres.DefaultAnalyzeInterval {
-		t.Errorf("default postgresAnalyzeInterval = %s", cfg.PostgresAnalyzeInterval)
-	}
-	for env, want := range map[string]time.Duration{"10s": 10 * time.Second, "0": 0} {
-		if err := cfg.ApplyEnv(func(k string) string { return map[string]string{"SCIMD_POSTGRES_ANALYZE_INTERVAL": env}[k] }); err != nil {
-			t.Fatal(err)
-		}
-		if cfg.PostgresAnalyzeInterval != want {
-			t.Errorf("SCIMD_POSTGRES_ANALYZE_INTERVAL=%s gave %s", env, cfg.PostgresAnalyzeInterval)
-		}
-		if err := cfg.Validate(); err != nil {
-			t.Errorf("postgresAnalyzeInterval %s rejected: %v", want, err)
-		}
-	}
-	if err := cfg.ApplyEnv(func(k string) string { return map[string]string{"SCIMD_POSTGRES_ANALYZE_INTERVAL": "often"}[k] }); err == nil || !strings.Contains(err.Error(), "SCIMD_POSTGRES_ANALYZE_INTERVAL") {
-		t.Errorf("a non-duration: %v", err)
-	}
-	cfg = DefaultConfig()
-	cfg.PostgresAnalyzeInterval = -time.Second
-	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "postgresAnalyzeInterval") {
-		t.Errorf("a negative interval: %v", err)
+// The duration settings: their defaults, a duration and 0 from the
+// environment, a non-duration and a negative value refused.
+func TestDurationSettings(t *testing.T) {
+	for _, tc := range []struct {
+		name, env string
+		def, some time.Duration
+		field     func(*Config) *time.Duration
+	}{
+		{"postgresAnalyzeInterval", "SCIMD_POSTGRES_ANALYZE_INTERVAL", postgres.DefaultAnalyzeInterval, 10 * time.Second,
+			func(c *Config) *time.Duration { return &c.PostgresAnalyzeInterval }},
+		{"databaseWait", "SCIMD_DATABASE_WAIT", time.Minute, 5 * time.Minute,
+			func(c *Config) *time.Duration { return &c.DatabaseWait }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			if got := *tc.field(&cfg); got != tc.def {
+				t.Errorf("default %s = %s, want %s", tc.name, got, tc.def)
+			}
+			for env, want := range map[string]time.Duration{tc.some.String(): tc.some, "0": 0} {
+				if err := cfg.ApplyEnv(func(k string) string { return map[string]string{tc.env: env}[k] }); err != nil {
+					t.Fatal(err)
+				}
+				if got := *tc.field(&cfg); got != want {
+					t.Errorf("%s=%s gave %s", tc.env, env, got)
+				}
+				if err := cfg.Validate(); err != nil {
+					t.Errorf("%s %s rejected: %v", tc.name, want, err)
+				}
+			}
+			if err := cfg.ApplyEnv(func(k string) string { return map[string]string{tc.env: "often"}[k] }); err == nil || !strings.Contains(err.Error(), tc.env) {
+				t.Errorf("a non-duration: %v", err)
+			}
+			cfg = DefaultConfig()
+			*tc.field(&cfg) = -time.Second
+			if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), tc.name) {
+				t.Errorf("a negative %s: %v", tc.name, err)
+			}
+		})
 	}
 }
 
@@ -125,28 +138,4 @@ func TestServeLocksSQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustCLI(t, cfg.Database, "", "tenant", "delete", scimd.DefaultTenant, "--yes")
-}
-
-// databaseWait: default one minute, a duration and 0 from the
-// environment, a negative wait refused.
-func TestDatabaseWaitConfig(t *testing.T) {
-	cfg := DefaultConfig()
-	if cfg.DatabaseWait != time.Minute {
-		t.Errorf("default databaseWait = %s", cfg.DatabaseWait)
-	}
-	for env, want := range map[string]time.Duration{"5m": 5 * time.Minute, "0": 0} {
-		if err := cfg.ApplyEnv(func(k string) string { return map[string]string{"SCIMD_DATABASE_WAIT": env}[k] }); err != nil {
-			t.Fatal(err)
-		}
-		if cfg.DatabaseWait != want {
-			t.Errorf("SCIMD_DATABASE_WAIT=%s gave %s", env, cfg.DatabaseWait)
-		}
-		if err := cfg.Validate(); err != nil {
-			t.Errorf("databaseWait %s rejected: %v", want, err)
-		}
-	}
-	cfg.DatabaseWait = -time.Second
-	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "databaseWait") {
-		t.Errorf("a negative wait: %v", err)
-	}
 }
