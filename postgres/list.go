@@ -490,11 +490,7 @@ func (db *DB) listOneStatement(ctx context.Context, tenant string, q *scimd.List
 	if custom {
 		// Not in a pipeline: its statements are prepared ones (see
 		// customPlans).
-		gen := db.resets.Load()
-		err = read(db.pool.Query(ctx, query, planArgs(true, args)...))
-		if db.lostConn(ctx, err, gen) {
-			err = read(db.pool.Query(ctx, query, planArgs(true, args)...))
-		}
+		err = db.readAgain(ctx, func() error { return read(db.pool.Query(ctx, query, planArgs(true, args)...)) })
 	} else {
 		err = db.query(ctx, read, query, args...)
 	}

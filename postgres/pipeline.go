@@ -69,10 +69,16 @@ func (db *DB) query(ctx context.Context, read func(pgx.Rows, error) error, sql s
 			return err
 		}
 	}
+	return db.readAgain(ctx, func() error { return read(db.pool.Query(ctx, sql, args...)) })
+}
+
+// readAgain runs a read of its own, and once more on a new connection if
+// the first attempt lost its own (unavailable.go).
+func (db *DB) readAgain(ctx context.Context, run func() error) error {
 	gen := db.resets.Load()
-	err := read(db.pool.Query(ctx, sql, args...))
+	err := run()
 	if db.lostConn(ctx, err, gen) {
-		err = read(db.pool.Query(ctx, sql, args...))
+		err = run()
 	}
 	return err
 }
@@ -111,10 +117,5 @@ func (r lazyRow) Scan(dest ...any) error {
 			return err
 		}
 	}
-	gen := r.db.resets.Load()
-	err := r.db.pool.QueryRow(r.ctx, r.sql, r.args...).Scan(dest...)
-	if r.db.lostConn(r.ctx, err, gen) {
-		err = r.db.pool.QueryRow(r.ctx, r.sql, r.args...).Scan(dest...)
-	}
-	return err
+	return r.db.readAgain(r.ctx, func() error { return r.db.pool.QueryRow(r.ctx, r.sql, r.args...).Scan(dest...) })
 }
