@@ -118,9 +118,13 @@ func TestCommandLine(t *testing.T) {
 	for _, out := range []string{ceilingJSON, serverJSON} {
 		var stdout, stderr bytes.Buffer
 		err := run(context.Background(), []string{"run", "--url", url, "--token", testToken, "--users", "100",
+			"--concurrency", "1", "--seed-concurrency", "3",
 			"--requests", "50", "--ops", "lookup,get,patch", "--json", out}, &stdout, &stderr)
 		if err != nil {
 			t.Fatalf("run: %v\n%s", err, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), "seed 100 users (concurrency 3)") {
+			t.Errorf("seed phase not at --seed-concurrency 3:\n%s", stderr.String())
 		}
 		if !strings.Contains(stdout.String(), "lookup") || !strings.Contains(stdout.String(), "p99 ms") {
 			t.Errorf("table lacks rows or header:\n%s", stdout.String())
@@ -136,6 +140,9 @@ func TestCommandLine(t *testing.T) {
 	}
 	if o := findOp(&rep, "patch"); o == nil || o.Requests != 50 {
 		t.Errorf("JSON report patch row = %+v; want 50 requests", o)
+	}
+	if rep.Concurrency != 1 {
+		t.Errorf("JSON report concurrency = %d; want 1 (--concurrency)", rep.Concurrency)
 	}
 	var stdout, stderr bytes.Buffer
 	if err := run(context.Background(), []string{"compare", ceilingJSON, serverJSON}, &stdout, &stderr); err != nil {

@@ -25,6 +25,7 @@ type runConfig struct {
 	Token           string
 	Users           int
 	Concurrency     int
+	SeedConcurrency int // of the seed phase; 0: Concurrency
 	Duration        time.Duration
 	Requests        int
 	Ops             []string
@@ -50,7 +51,8 @@ database) requests go to each in turn, as behind a round-robin balancer.
 Phases, in order:
   seed       make sure users 0..N-1 exist: Okta's userName lookup, then POST
              when absent (users already there are found and linked, not
-             re-created); concurrency C. Skipped when --ops is only "provision".
+             re-created); concurrency --seed-concurrency (default C).
+             Skipped when --ops is only "provision".
   provision  timed: lookup then POST of fresh users (a new userName prefix per
              run), at most --provision-max users; throughput in provisions/s;
              afterwards deleted (not measured) unless --keep-provisioned
@@ -82,6 +84,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&cfg.Token, "token", os.Getenv("SCIMLOAD_TOKEN"), "bearer token (env SCIMLOAD_TOKEN)")
 	fs.IntVar(&cfg.Users, "users", 1000, "users to seed and target")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 8, "concurrent requests (seed and timed ops)")
+	fs.IntVar(&cfg.SeedConcurrency, "seed-concurrency", 0, "concurrent requests of the seed phase (0: --concurrency)")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "length of each timed op")
 	fs.IntVar(&cfg.Requests, "requests", 0, "stop each timed op after this many requests (0: duration only)")
 	fs.StringVar(&ops, "ops", strings.Join(allOps, ","), "ops to run, comma-separated")
@@ -104,8 +107,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if cfg.URL == "" {
 		return errors.New("run: --url is required")
 	}
-	if cfg.Concurrency < 1 || cfg.Users < 0 {
-		return errors.New("run: --concurrency must be ≥ 1 and --users ≥ 0")
+	if cfg.Concurrency < 1 || cfg.Users < 0 || cfg.SeedConcurrency < 0 {
+		return errors.New("run: --concurrency must be ≥ 1, --seed-concurrency ≥ 0 and --users ≥ 0")
 	}
 	for _, op := range strings.Split(ops, ",") {
 		op = strings.TrimSpace(op)
@@ -157,7 +160,10 @@ type worker struct {
 // Run executes the configured phases and returns the report (partial if an
 // error stopped it).
 func Run(ctx context.Context, cfg runConfig, log io.Writer) (*Report, error) {
-	r := &runner{cfg: cfg, c: newClient(cfg.URL, cfg.Token, cfg.Concurrency, cfg.Timeout), log: log}
+	if cfg.SeedConcurrency == 0 {
+		cfg.SeedConcurrency = cfg.Concurrency
+	}
+	r := &runner{cfg: cfg, c: newClient(cfg.URL, cfg.Token, max(cfg.Concurrency, cfg.SeedConcurrency), cfg.Timeout), log: log}
 	defer r.c.hc.CloseIdleConnections()
 	rep := newReport(cfg.URL)
 	rep.Users, rep.Concurrency, rep.Duration, rep.Requests = cfg.Users, cfg.Concurrency, cfg.Duration.String(), cfg.Requests
@@ -337,16 +343,16 @@ func (r *runner) provisionUser(ctx context.Context, w *worker, prefix string, i 
 // seed provisions users 0..N-1 the way Okta does and records their ids.
 func (r *runner) seed(ctx context.Context) ([]*OpResult, int, error) {
 	n := r.cfg.Users
-	fmt.Fprintf(r.log, "scimload: seed %d users (concurrency %d)…\n", n, r.cfg.Concurrency)
+	fmt.Fprintf(r.log, "scimload: seed %d users (concurrency %d)…\n", n, r.cfg.SeedConcurrency)
 	ids := make([]string, n)
 	var next, created, done atomic.Int64
 	var e errs
 	type lat struct{ all, lookup, post []time.Duration }
-	lats := make([]lat, r.cfg.Concurrency)
+	lats := make([]lat, r.cfg.SeedConcurrency)
 	start := time.Now()
 	deadline := start.Add(r.cfg.MaxPhase)
 	var wg sync.WaitGroup
-	for k := range r.cfg.Concurrency {
+	for k := range r.cfg.SeedConcurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
