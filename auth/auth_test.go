@@ -13,7 +13,7 @@ import (
 	"github.com/scimd/scimd/sqlite"
 )
 
-func openDB(t *testing.T) *sqlite.DB {
+func openDB(t testing.TB) *sqlite.DB {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, ":memory:", schema.DefaultRegistry())
