@@ -47,7 +47,7 @@ func (c *clock) Add(d time.Duration) {
 // real socket and the real SQLite store. Tenants are addressed by path:
 // /t/{tenant}/oauth/... and /t/{tenant}/scim/v2/....
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	db     *sqlite.DB
 	clock  *clock
 	srv    *httptest.Server
@@ -63,7 +63,7 @@ func pathTenant(r *http.Request) (string, error) {
 	return parts[2], nil
 }
 
-func newEnv(t *testing.T, mod func(*oauth.Config)) *env {
+func newEnv(t testing.TB, mod func(*oauth.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	clk := &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
@@ -155,7 +155,7 @@ type page struct {
 	header   http.Header
 }
 
-func do(t *testing.T, c *http.Client, req *http.Request) page {
+func do(t testing.TB, c *http.Client, req *http.Request) page {
 	t.Helper()
 	resp, err := c.Do(req)
 	if err != nil {
@@ -179,7 +179,7 @@ func get(t *testing.T, c *http.Client, u string) page {
 	return do(t, c, req)
 }
 
-func postForm(t *testing.T, c *http.Client, u string, form url.Values, basicUser, basicPass string) page {
+func postForm(t testing.TB, c *http.Client, u string, form url.Values, basicUser, basicPass string) page {
 	t.Helper()
 	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
