@@ -74,3 +74,40 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseSchema feeds arbitrary schema definitions (the configuration
+// format of custom extensions) to ParseSchema: nothing may panic, and a
+// definition it accepts is served at /Schemas as a representation that
+// ParseSchema accepts again and that serves back identically.
+func FuzzParseSchema(f *testing.F) {
+	for _, s := range []string{
+		`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Schema"],"id":"urn:acme:scim:schemas:extension:hr:1.0:User","name":"HR","description":"HR data",` +
+			`"attributes":[{"name":"badge","type":"String","mutability":"IMMUTABLE","caseExact":true},` +
+			`{"name":"site","type":"complex","multiValued":true,"subAttributes":[{"name":"code","required":true},{"name":"$ref","type":"reference","referenceTypes":["external"]}]}],` +
+			`"meta":{"resourceType":"Schema"}}`,
+		`{"id":"urn:acme:x:1","attributes":[{"name":"level","type":"integer","returned":"request","uniqueness":"server"},{"name":"since","type":"dateTime","mutability":"readOnly"}]}`,
+		`{"id":"urn:acme:x:1","attributes":[{"name":"a","canonicalValues":["x","y"],"returned":"never","mutability":"writeOnly"}]}`,
+		`{"id":"urn:acme:x:1","attributes":[{"name":"a","type":"complex","subAttributes":[{"name":"b","type":"complex","subAttributes":[{"name":"c"}]}]}]}`,
+		`{"id":"urn:acme:x:1","attributes":[null]}`, `{"id":"acme","attributes":[{"name":"a"}]}`, `{}`, `[]`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := schema.ParseSchema(data)
+		if err != nil {
+			return
+		}
+		served, err := schema.SchemaJSON(s, "https://scim.example.com/scim/v2")
+		if err != nil {
+			t.Fatalf("SchemaJSON of accepted %s: %v", data, err)
+		}
+		again, err := schema.ParseSchema(served)
+		if err != nil {
+			t.Fatalf("ParseSchema of the served %s (from %s): %v", served, data, err)
+		}
+		servedAgain, err := schema.SchemaJSON(again, "https://scim.example.com/scim/v2")
+		if err != nil || !bytes.Equal(servedAgain, served) {
+			t.Fatalf("served %s, then %s after parsing it again (%v)", served, servedAgain, err)
+		}
+	})
+}
