@@ -16,16 +16,20 @@ import (
 )
 
 // FuzzAuthorization sends arbitrary Authorization headers to Basic and
-// Bearer behind auth.Any, as scimd serve chains them. A header is either
-// one of the tenant's credentials, and authenticates as that tenant, or
-// gets a 401 SCIM error; nothing else (no panic, no other error) for any
-// input.
+// Bearer behind auth.Any, as scimd serve chains them: t1 has a bearer
+// token and a Basic credential, t2 a bearer token. A header authenticates
+// only if it carries one of them, and then as its tenant; anything else
+// gets a 401 SCIM error (no panic, no other error).
 func FuzzAuthorization(f *testing.F) {
 	ctx := context.Background()
 	db := openDB(f)
 	now := time.Now().UTC()
 	tok, rec := auth.NewToken("t1", "okta", time.Time{}, now)
 	if err := db.CreateToken(ctx, rec); err != nil {
+		f.Fatal(err)
+	}
+	tok2, rec2 := auth.NewToken("t2", "okta", time.Time{}, now)
+	if err := db.CreateToken(ctx, rec2); err != nil {
 		f.Fatal(err)
 	}
 	pass, cred, err := auth.NewBasicCredential("t1", "okta", now)
@@ -47,6 +51,17 @@ func FuzzAuthorization(f *testing.F) {
 		f.Add(h)
 	}
 	keyID, secret, _ := strings.Cut(strings.TrimPrefix(tok, "scimd_"), "_")
+	_, secret2, _ := strings.Cut(strings.TrimPrefix(tok2, "scimd_"), "_")
+	// basicCredentials reports whether h ends in the base64 of t1's Basic
+	// username and password.
+	basicCredentials := func(h string) bool {
+		h = strings.TrimSpace(h)
+		b, err := base64.StdEncoding.DecodeString(h[strings.LastIndexByte(h, ' ')+1:])
+		return err == nil && string(b) == "okta:"+pass
+	}
+	for _, h := range []string{"Bearer " + tok2, "Bearer " + tok + tok2} {
+		f.Add(h)
+	}
 	for _, h := range []string{
 		"", "Bearer", "Bearer ", "Bearer scimd_", "Bearer scimd__", "scimd_" + keyID, "Bearer scimd_" + keyID + "_",
 		"Bearer scimd_" + keyID + "_" + secret[:len(secret)-1], "Bearer " + strings.ToUpper(tok), "Token " + tok,
@@ -59,8 +74,9 @@ func FuzzAuthorization(f *testing.F) {
 		r := request(header)
 		tenant, err := a.Authenticate(r)
 		if err == nil {
-			if tenant != "t1" {
-				t.Fatalf("Authorization %q authenticated as tenant %q", header, tenant)
+			if !(tenant == "t1" && (strings.Contains(header, secret) || basicCredentials(header)) ||
+				tenant == "t2" && strings.Contains(header, secret2)) {
+				t.Fatalf("Authorization %q authenticated as tenant %q without its credentials", header, tenant)
 			}
 			return
 		}
