@@ -13,7 +13,6 @@ import (
 	"github.com/scimd/scimd/auth"
 	"github.com/scimd/scimd/schema"
 	"github.com/scimd/scimd/scimhttp"
-	"github.com/scimd/scimd/sqlite"
 )
 
 // FuzzTenantRouting sends requests with tenant a's bearer token to
@@ -24,18 +23,7 @@ import (
 func FuzzTenantRouting(f *testing.F) {
 	ctx := context.Background()
 	reg := schema.DefaultRegistry()
-	db, err := sqlite.Open(ctx, ":memory:", reg)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { db.Close() })
-	a := &scimd.Tenant{ID: "id-a", Name: "a", Hosts: []string{"a.example.com"}}
-	b := &scimd.Tenant{ID: "id-b", Name: "b", Hosts: []string{"b.example.com"}}
-	for _, tn := range []*scimd.Tenant{a, b} {
-		if err := db.CreateTenant(ctx, tn); err != nil {
-			f.Fatal(err)
-		}
-	}
+	db, a, b := openTwoTenants(f, ":memory:", reg)
 	tok, rec := auth.NewToken(a.ID, "okta", time.Time{}, time.Now())
 	if err := db.CreateToken(ctx, rec); err != nil {
 		f.Fatal(err)

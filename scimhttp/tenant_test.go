@@ -52,21 +52,10 @@ func (l *lockedBuffer) String() string {
 
 func newTenantEnv(t *testing.T, mod func(*scimhttp.Config)) *tenantEnv {
 	t.Helper()
-	ctx := context.Background()
 	reg := schema.DefaultRegistry()
-	db, err := sqlite.Open(ctx, t.TempDir()+"/scim.db", reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	e := &tenantEnv{t: t, db: db, logs: &lockedBuffer{}}
-	e.a = &scimd.Tenant{ID: "id-a", Name: "a", Hosts: []string{"a.example.com"}}
-	e.b = &scimd.Tenant{ID: "id-b", Name: "b", Hosts: []string{"b.example.com"}}
-	for _, tn := range []*scimd.Tenant{e.a, e.b} {
-		if err := db.CreateTenant(ctx, tn); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e := &tenantEnv{t: t, logs: &lockedBuffer{}}
+	e.db, e.a, e.b = openTwoTenants(t, t.TempDir()+"/scim.db", reg)
+	db := e.db
 	e.tokA = e.newToken(e.a.ID, time.Time{})
 	e.tokB = e.newToken(e.b.ID, time.Time{})
 	e.srv = newServer(t, db, reg, func(c *scimhttp.Config) {
@@ -79,6 +68,27 @@ func newTenantEnv(t *testing.T, mod func(*scimhttp.Config)) *tenantEnv {
 	})
 	e.root = strings.TrimSuffix(e.srv.url, "/scim/v2")
 	return e
+}
+
+// openTwoTenants opens a SQLite store at path (":memory:" for one in
+// memory) holding tenants a (host a.example.com) and b (host
+// b.example.com), and nothing else.
+func openTwoTenants(tb testing.TB, path string, reg *schema.Registry) (db *sqlite.DB, a, b *scimd.Tenant) {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, path, reg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	a = &scimd.Tenant{ID: "id-a", Name: "a", Hosts: []string{"a.example.com"}}
+	b = &scimd.Tenant{ID: "id-b", Name: "b", Hosts: []string{"b.example.com"}}
+	for _, tn := range []*scimd.Tenant{a, b} {
+		if err := db.CreateTenant(ctx, tn); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return db, a, b
 }
 
 func (e *tenantEnv) newToken(tenant string, expires time.Time) string {
